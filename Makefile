@@ -1,0 +1,51 @@
+# The few commands a maintainer needs. Everything runs inside .venv/, created on first use.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+JOBS   ?= 2
+
+.PHONY: help install test unit nbval book-strict book lab kernel execute clean
+
+help:
+	@echo "make book      build the HTML book into _build/html"
+	@echo "make test      unit tests, nbval over every notebook, strict book build"
+	@echo "make lab       open the notebooks in JupyterLab with the book's environment"
+	@echo "make kernel    register the environment as a Jupyter kernel, 'Python (The Pooling Book)'"
+	@echo "make execute   re-run every notebook top to bottom in a fresh kernel, storing the outputs"
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --disable-pip-version-check -q -r requirements.txt
+	@touch $@
+
+test: unit nbval book-strict
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope tests
+
+# Strict nbval: every stored output of every notebook must be reproduced exactly.
+nbval: $(STAMP)
+	$(BIN)/python -m pytest -p no:cacheprovider --nbval --nbval-current-env -n $(JOBS) --dist loadscope chapters
+
+# A full rebuild in which any warning fails the build.
+book-strict: $(STAMP)
+	$(BIN)/jupyter-book build . --all -W -n --keep-going
+
+book: $(STAMP)
+	$(BIN)/jupyter-book build .
+	@echo "Front page: $(CURDIR)/_build/html/index.html"
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab chapters
+
+kernel: $(STAMP)
+	$(BIN)/python -m ipykernel install --user --name pooling-book --display-name "Python (The Pooling Book)"
+
+execute: $(STAMP)
+	$(BIN)/jupyter nbconvert --to notebook --execute --inplace chapters/*.ipynb
+
+clean:
+	rm -rf _build

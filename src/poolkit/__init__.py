@@ -1,0 +1,23 @@
+"""poolkit: the code behind The Pooling Book.
+
+* :func:`pool2d`: the from-scratch, two-loop 2-D pooling of the first chapters.
+* :func:`output_size`: PyTorch's rule for the length of a pooled axis.
+* :func:`pool2d_cost`, :func:`conv2d_cost`: shapes, parameters and operation counts.
+* :func:`moved_point_maps`, :func:`kept_fraction`: exact invariance experiments.
+"""
+
+from .costs import LayerCost, conv2d_cost, pool2d_cost
+from .invariance import kept_fraction, moved_point_maps
+from .scratch import pool2d
+from .shapes import output_size
+
+__all__ = [
+    "LayerCost",
+    "conv2d_cost",
+    "kept_fraction",
+    "moved_point_maps",
+    "output_size",
+    "pool2d",
+    "pool2d_cost",
+]
+__version__ = "0.1.0"

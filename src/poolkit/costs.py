@@ -1,0 +1,96 @@
+"""What a layer costs: output shape, learnable parameters and scalar operations.
+
+Pooling and convolution are compared on the same ``(C, H, W)`` input. The
+operation counts are those of a direct implementation:
+
+* max pooling: ``k_h * k_w - 1`` comparisons per output element;
+* average pooling: ``k_h * k_w - 1`` additions and one division per output element;
+* convolution: one multiplication and one addition per weight per output
+  element, ``2 * C_in * k_h * k_w`` per output element. This is the count
+  ``torch.utils.flop_counter.FlopCounterMode`` reports for a convolution (the
+  bias additions, ``C_out * H_out * W_out`` in all, are left out by both).
+"""
+
+from dataclasses import dataclass
+
+from .shapes import output_size
+
+
+@dataclass(frozen=True)
+class LayerCost:
+    """Cost of one layer on one ``(C, H, W)`` input (batch size 1).
+
+    Attributes:
+        output_shape: ``(C_out, H_out, W_out)``.
+        parameters: number of learnable scalars.
+        operations: scalar operations for one forward pass (see the module docstring).
+    """
+
+    output_shape: tuple
+    parameters: int
+    operations: int
+
+
+def _pair(name, value):
+    if isinstance(value, int) and not isinstance(value, bool):
+        return (value, value)
+    if isinstance(value, (tuple, list)) and len(value) == 2:
+        return tuple(value)
+    raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}")
+
+
+def _input_shape(shape):
+    if not isinstance(shape, (tuple, list)) or len(shape) != 3:
+        raise TypeError(f"shape must be (C, H, W), got {shape!r}")
+    for name, size in zip(("C", "H", "W"), shape):
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ValueError(f"shape entries must be positive ints, got {name}={size!r} in shape={shape!r}")
+    return tuple(shape)
+
+
+def _spatial(shape, kernel_size, stride, padding):
+    _, h, w = _input_shape(shape)
+    k = _pair("kernel_size", kernel_size)
+    s = k if stride is None else _pair("stride", stride)
+    p = _pair("padding", padding)
+    return k, (output_size(h, k[0], s[0], p[0]), output_size(w, k[1], s[1], p[1]))
+
+
+def pool2d_cost(shape, kernel_size, stride=None, padding=0, mode="max"):
+    """Cost of ``max`` or ``avg`` pooling, channel by channel, on a ``(C, H, W)`` input.
+
+    Args:
+        shape: ``(C, H, W)``.
+        kernel_size, stride, padding: as in ``torch.nn.MaxPool2d`` (``stride=None``
+            means ``kernel_size``).
+        mode: ``'max'`` or ``'avg'``.
+
+    Returns:
+        :class:`LayerCost` with ``C`` output channels and no parameters.
+    """
+    if mode not in ("max", "avg"):
+        raise ValueError(f"mode must be 'max' or 'avg', got {mode!r}")
+    (k_h, k_w), (h_out, w_out) = _spatial(shape, kernel_size, stride, padding)
+    outputs = shape[0] * h_out * w_out
+    per_output = k_h * k_w - 1 if mode == "max" else k_h * k_w
+    return LayerCost((shape[0], h_out, w_out), 0, outputs * per_output)
+
+
+def conv2d_cost(shape, out_channels, kernel_size, stride=1, padding=0, bias=True):
+    """Cost of a dense ``torch.nn.Conv2d(C, out_channels, ...)`` on a ``(C, H, W)`` input.
+
+    Returns:
+        :class:`LayerCost` with ``out_channels`` output channels,
+        ``out_channels * C * k_h * k_w`` weights (plus ``out_channels`` if ``bias``)
+        and ``2 * C * k_h * k_w`` operations per output element.
+    """
+    if isinstance(out_channels, bool) or not isinstance(out_channels, int) or out_channels < 1:
+        raise ValueError(f"out_channels must be a positive int, got {out_channels!r}")
+    (k_h, k_w), (h_out, w_out) = _spatial(shape, kernel_size, stride, padding)
+    weights = out_channels * shape[0] * k_h * k_w
+    outputs = out_channels * h_out * w_out
+    return LayerCost(
+        (out_channels, h_out, w_out),
+        weights + (out_channels if bias else 0),
+        outputs * 2 * shape[0] * k_h * k_w,
+    )

@@ -1,0 +1,75 @@
+"""Exact experiments on what pooling is invariant to.
+
+A feature detector leaves a map whose strongest response marks where the
+feature is. Here that map is one active pixel. Moving the pixel by a
+shift, a rotation or a scaling about the map's centre, then asking whether a
+pooled map changed, measures invariance with no interpolation and no
+randomness: the answer is the same on every machine.
+"""
+
+import math
+
+import torch
+
+
+def moved_point_maps(size, shift=(0, 0), angle=0.0, scale=1.0):
+    """Pairs of one-pixel maps, before and after moving the pixel.
+
+    Every pixel position ``(r, c)`` of a ``size x size`` map is moved to
+    ``round(scale * R(angle) @ ((r, c) - centre) + centre + shift)``, where
+    ``centre = ((size - 1) / 2, (size - 1) / 2)`` and ``R(angle)`` rotates by
+    ``angle`` degrees. Positions whose moved pixel leaves the map are dropped.
+
+    Args:
+        size: side of the square map, at least 1.
+        shift: ``(rows, columns)`` added after rotating and scaling.
+        angle: rotation in degrees.
+        scale: scaling factor, positive.
+
+    Returns:
+        ``(before, after)``, two float32 tensors of shape ``(n, 1, size, size)``
+        holding the same ``n`` positions, each map with a single 1.
+    """
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise ValueError(f"size must be a positive int, got {size!r}")
+    if not (isinstance(scale, (int, float)) and scale > 0):
+        raise ValueError(f"scale must be a positive number, got {scale!r}")
+    rows, cols = torch.meshgrid(torch.arange(size), torch.arange(size), indexing="ij")
+    points = torch.stack([rows.flatten(), cols.flatten()], dim=1).double()
+    centre = (size - 1) / 2
+    theta = math.radians(angle)
+    rotation = torch.tensor(
+        [[math.cos(theta), -math.sin(theta)], [math.sin(theta), math.cos(theta)]],
+        dtype=torch.float64,
+    )
+    moved = scale * (points - centre) @ rotation.T + centre + torch.tensor(shift, dtype=torch.float64)
+    moved = torch.round(moved).long()
+    inside = ((moved >= 0) & (moved < size)).all(dim=1)
+    return _point_maps(points.long()[inside], size), _point_maps(moved[inside], size)
+
+
+def _point_maps(points, size):
+    maps = torch.zeros(len(points), 1, size, size)
+    maps[torch.arange(len(points)), 0, points[:, 0], points[:, 1]] = 1.0
+    return maps
+
+
+def kept_fraction(before, after, layer):
+    """Fraction of samples whose output ``layer`` leaves exactly unchanged.
+
+    Args:
+        before, after: tensors of shape ``(n, ...)``, ``n >= 1``.
+        layer: any callable on such a batch, for example ``torch.nn.MaxPool2d(2)``
+            or ``torch.nn.Identity()``.
+
+    Returns:
+        A float in ``[0, 1]``: how many of the ``n`` outputs ``layer(after)[i]``
+        equal ``layer(before)[i]`` in every element, divided by ``n``.
+    """
+    if before.shape != after.shape or before.dim() < 1 or before.shape[0] == 0:
+        raise ValueError(
+            f"before and after must be non-empty batches of one shape, got "
+            f"{tuple(before.shape)} and {tuple(after.shape)}"
+        )
+    same = (layer(before) == layer(after)).flatten(1).all(dim=1)
+    return same.double().mean().item()

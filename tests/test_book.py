@@ -1,0 +1,112 @@
+"""The stored notebooks: executed cleanly, listed in the table of contents, and
+reproducing every code cell and printed tensor of the book's two source notes."""
+
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "chapters").glob("[0-9]*.ipynb"))
+
+
+def load(path):
+    return nbformat.read(path, as_version=4)
+
+
+def code_cells(nb):
+    return [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
+
+
+def output_text(cell):
+    parts = []
+    for out in cell.outputs:
+        if out.output_type == "stream":
+            parts.append(out.text)
+        elif "text/plain" in out.get("data", {}):
+            parts.append(out.data["text/plain"])
+    return "\n".join(parts)
+
+
+def test_the_table_of_contents_lists_every_chapter_in_order():
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [ch["file"] for part in toc["parts"] for ch in part["chapters"]]
+    assert files == [f"chapters/{nb.stem}" for nb in NOTEBOOKS]
+    assert len(files) >= 5
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_was_run_top_to_bottom_cleanly(path):
+    nb = load(path)
+    cells = code_cells(nb)
+    assert [c.execution_count for c in cells] == list(range(1, len(cells) + 1)), \
+        "re-run the notebook top to bottom in a fresh kernel (make execute)"
+    for cell in cells:
+        assert "NBVAL_" not in cell.source, "no cell may opt out of nbval's comparison"
+        for out in cell.outputs:
+            assert out.output_type != "error", cell.source
+            assert out.get("name") != "stderr", f"stderr stored for: {cell.source}"
+            assert "image/svg+xml" not in out.get("data", {}), "SVG output: use PNG"
+    assert nb.metadata.kernelspec.name == "python3"
+
+
+# (chapter, code cell exactly as in a source note, printed tensors it must show)
+SEED_CELLS = [
+    ("01_max_pooling",
+     "from d2l import torch as d2l\nimport torch\nfrom torch import nn", []),
+    ("01_max_pooling",
+     "X = torch.tensor([[0.0, 1.0, 2.0], [3.0, 4.0, 5.0], [6.0, 7.0, 8.0]])\nprint(X)\npool2d(X, (2, 2))",
+     ["tensor([[0., 1., 2.],\n        [3., 4., 5.],\n        [6., 7., 8.]])",
+      "tensor([[4., 5.],\n        [7., 8.]])"]),
+    ("02_average_pooling", "pool2d(X, (2, 2), 'avg')",
+     ["tensor([[2., 3.],\n        [5., 6.]])"]),
+    ("02_average_pooling",
+     "X = torch.tensor([[0.0, 1.0, 2.0], [3.0, 4.0, 5.0], [6.0, 7.0, 8.0]])\n"
+     "print(pool2d(X, (2, 2)))\nprint(pool2d(X,(2,2),'avg'))",
+     ["tensor([[4., 5.],\n        [7., 8.]])\ntensor([[2., 3.],\n        [5., 6.]])"]),
+    ("03_padding_and_stride",
+     "X = d2l.reshape(torch.arange(16, dtype=torch.float32), (1, 1, 4, 4))\nX",
+     ["tensor([[[[ 0.,  1.,  2.,  3.],\n          [ 4.,  5.,  6.,  7.],\n"
+      "          [ 8.,  9., 10., 11.],\n          [12., 13., 14., 15.]]]])"]),
+    ("03_padding_and_stride",
+     "#4维输入张量\nX = torch.arange(16, dtype=torch.float32).reshape((1,1,4,4))\nprint(X)",
+     ["tensor([[[[ 0.,  1.,  2.,  3.],\n          [ 4.,  5.,  6.,  7.],\n"
+      "          [ 8.,  9., 10., 11.],\n          [12., 13., 14., 15.]]]])"]),
+    ("03_padding_and_stride", "pool2d = nn.MaxPool2d(3)\npool2d(X)", ["tensor([[[[10.]]]])"]),
+    ("03_padding_and_stride", "pool2d = nn.MaxPool2d(3)\nprint(pool2d(X))", ["tensor([[[[10.]]]])"]),
+    ("03_padding_and_stride", "pool2d = nn.MaxPool2d(3, padding=1, stride=2)\npool2d(X)",
+     ["tensor([[[[ 5.,  7.],\n          [13., 15.]]]])"]),
+    ("03_padding_and_stride",
+     "pool2d = nn.MaxPool2d(3,padding=1, stride=2)\nprint(pool2d(X))\n\n"
+     "pool2d = nn.MaxPool2d((2,3), stride=(2,3), padding=(0,1))\nprint(pool2d(X))",
+     ["tensor([[[[ 5.,  7.],\n          [13., 15.]]]])\ntensor([[[[ 5.,  7.],\n          [13., 15.]]]])"]),
+    ("03_padding_and_stride",
+     "pool2d = nn.MaxPool2d((2, 3), padding=(1, 1), stride=(2, 3))\npool2d(X)",
+     ["tensor([[[[ 1.,  3.],\n          [ 9., 11.],\n          [13., 15.]]]])"]),
+    ("04_multiple_channels", "X = torch.cat((X, X + 1), 1)\nX",
+     ["tensor([[[[ 0.,  1.,  2.,  3.],\n          [ 4.,  5.,  6.,  7.],\n"
+      "          [ 8.,  9., 10., 11.],\n          [12., 13., 14., 15.]],\n\n"
+      "         [[ 1.,  2.,  3.,  4.],\n          [ 5.,  6.,  7.,  8.],\n"
+      "          [ 9., 10., 11., 12.],\n          [13., 14., 15., 16.]]]])"]),
+    ("04_multiple_channels", "pool2d = nn.MaxPool2d(3, padding=1, stride=2)\npool2d(X)",
+     ["tensor([[[[ 5.,  7.],\n          [13., 15.]],\n\n         [[ 6.,  8.],\n          [14., 16.]]]])"]),
+    ("04_multiple_channels",
+     "# 构建一个2通道的输入\nX = torch.cat((X,X+1),1) #在channel维度上连接，相当于增加一个通道\nprint(X)\n"
+     "pool2d = nn.MaxPool2d(3, padding=1, stride=2)\nprint(pool2d(X)) #输出通道依然是2",
+     ["tensor([[[[ 0.,  1.,  2.,  3.],\n          [ 4.,  5.,  6.,  7.],\n"
+      "          [ 8.,  9., 10., 11.],\n          [12., 13., 14., 15.]],\n\n"
+      "         [[ 1.,  2.,  3.,  4.],\n          [ 5.,  6.,  7.,  8.],\n"
+      "          [ 9., 10., 11., 12.],\n          [13., 14., 15., 16.]]]])\n"
+      "tensor([[[[ 5.,  7.],\n          [13., 15.]],\n\n         [[ 6.,  8.],\n          [14., 16.]]]])"]),
+]
+
+
+@pytest.mark.parametrize("chapter, source, tensors", SEED_CELLS,
+                         ids=[f"{ch}:{i}" for i, (ch, _, _) in enumerate(SEED_CELLS)])
+def test_source_note_cell_is_reproduced_with_its_output(chapter, source, tensors):
+    cells = [c for c in code_cells(load(ROOT / "chapters" / f"{chapter}.ipynb"))
+             if c.source.strip() == source]
+    assert cells, f"no cell of {chapter} is exactly:\n{source}"
+    for tensor in tensors:
+        assert any(tensor in output_text(c) for c in cells), f"{chapter} does not print:\n{tensor}"
