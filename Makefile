@@ -16,8 +16,12 @@ help:
 
 install: $(STAMP)
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt constraints.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || { \
+	  echo "$(VENV) runs Python $$($(BIN)/python -c 'import platform; print(platform.python_version())'), but the"; \
+	  echo "pinned packages (d2l 1.0.3 pins numpy 1.23.5) install on Python 3.11 only."; \
+	  echo "Remove $(VENV) and run again with PYTHON=python3.11."; exit 1; }
 	$(BIN)/python -m pip install --disable-pip-version-check -q -r requirements.txt
 	@touch $@
 

@@ -24,9 +24,10 @@ def layer_config(draw):
     return (c, h, w), k, s, p
 
 
-@given(layer_config(), st.integers(1, 5), st.booleans())
-def test_conv_cost_matches_module_and_flop_counter(config, out_channels, bias):
+@given(layer_config(), st.integers(1, 5), st.booleans(), st.integers(0, 2))
+def test_conv_cost_matches_module_and_flop_counter(config, out_channels, bias, extra_padding):
     shape, k, s, p = config
+    p = (p[0] + extra_padding, p[1])          # convolutions allow more padding than pooling
     layer = nn.Conv2d(shape[0], out_channels, k, stride=s, padding=p, bias=bias)
     with FlopCounterMode(display=False) as counter:
         y = layer(torch.zeros(1, *shape))
@@ -61,6 +62,7 @@ def test_stride_defaults_to_kernel_size():
     (lambda: pool2d_cost((1, 4, 4), 5), ValueError, r"no window fits"),
     (lambda: conv2d_cost((1, 4, 4), 0, 2), ValueError, r"out_channels must be a positive int, got 0"),
     (lambda: conv2d_cost((1, 4, 4), 1, 2, stride=(1,)), TypeError, r"stride must be an int or a pair"),
+    (lambda: conv2d_cost((1, 4, 4), 1, 2, stride=None), TypeError, r"stride must be an int or a pair of ints, got None"),
 ])
 def test_bad_arguments(call, error, message):
     with pytest.raises(error, match=message):

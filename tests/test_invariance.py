@@ -45,10 +45,36 @@ def test_kept_fraction_counts_whole_maps():
 
 @pytest.mark.parametrize("call, message", [
     (lambda: moved_point_maps(0), r"size must be a positive int, got 0"),
-    (lambda: moved_point_maps(4, scale=0), r"scale must be a positive number, got 0"),
+    (lambda: moved_point_maps(4, scale=0), r"scale must be positive, finite and at most size=4, got 0"),
     (lambda: kept_fraction(torch.zeros(2, 3), torch.zeros(3, 3), nn.Identity()), r"got \(2, 3\) and \(3, 3\)"),
     (lambda: kept_fraction(torch.zeros(0, 3), torch.zeros(0, 3), nn.Identity()), r"non-empty batches"),
 ])
 def test_bad_arguments(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    (dict(shift=1), TypeError, r"shift must be a pair \(rows, columns\) of numbers, got 1"),
+    (dict(shift=(1,)), TypeError, r"got \(1,\)"),
+    (dict(shift=(1, 2, 3)), TypeError, r"got \(1, 2, 3\)"),
+    (dict(shift=(0, float("inf"))), ValueError, r"shift must be finite"),
+    (dict(angle=float("nan")), ValueError, r"angle must be finite, got nan"),
+    (dict(angle="10"), TypeError, r"angle must be a number of degrees, got '10'"),
+    (dict(scale=True), TypeError, r"scale must be a number, got True"),
+    (dict(scale=float("inf")), ValueError, r"scale must be positive, finite and at most size=4"),
+    (dict(scale=1e300), ValueError, r"at most size=4, got 1e\+300"),
+])
+def test_bad_moves(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        moved_point_maps(4, **kwargs)
+
+
+def test_kept_fraction_handles_flat_batches_and_nan():
+    a = torch.tensor([1.0, 2.0, float("nan")])
+    assert kept_fraction(a, a, nn.Identity()) == pytest.approx(2 / 3)   # NaN != NaN
+
+
+def test_kept_fraction_rejects_a_layer_that_mixes_samples():
+    with pytest.raises(ValueError, match=r"one output per sample: 3 samples gave an output of shape \(\)"):
+        kept_fraction(torch.zeros(3, 2), torch.zeros(3, 2), lambda t: t.sum())

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from torch.nn import functional as F
 
-from poolkit import output_size
+from poolkit import conv_output_size, output_size
 
 
 def torch_output_size(n, k, s, p, d, ceil_mode):
@@ -63,3 +63,22 @@ def test_known_values(args, expected):
 def test_bad_arguments(kwargs, error, message):
     with pytest.raises(error, match=message):
         output_size(**kwargs)
+
+
+@given(n=st.integers(1, 20), k=st.integers(1, 6), s=st.integers(1, 4),
+       p=st.integers(0, 6), d=st.integers(1, 3))
+def test_conv_output_size_matches_torch_conv(n, k, s, p, d):
+    try:
+        expected = F.conv1d(torch.zeros(1, 1, n), torch.zeros(1, 1, k), stride=s, padding=p, dilation=d).shape[-1]
+    except RuntimeError:
+        expected = None
+    try:
+        got = conv_output_size(n, k, s, p, d)
+    except ValueError:
+        got = None
+    assert got == expected
+
+
+def test_conv_output_size_allows_large_padding():
+    assert conv_output_size(10, 3, padding=2) == 12
+    assert conv_output_size(4, 1, padding=1) == 6

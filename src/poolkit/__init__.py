@@ -1,7 +1,7 @@
 """poolkit: the code behind The Pooling Book.
 
 * :func:`pool2d`: the from-scratch, two-loop 2-D pooling of the first chapters.
-* :func:`output_size`: PyTorch's rule for the length of a pooled axis.
+* :func:`output_size`, :func:`conv_output_size`: PyTorch's rules for the length of an output axis.
 * :func:`pool2d_cost`, :func:`conv2d_cost`: shapes, parameters and operation counts.
 * :func:`moved_point_maps`, :func:`kept_fraction`: exact invariance experiments.
 """
@@ -9,11 +9,12 @@
 from .costs import LayerCost, conv2d_cost, pool2d_cost
 from .invariance import kept_fraction, moved_point_maps
 from .scratch import pool2d
-from .shapes import output_size
+from .shapes import conv_output_size, output_size
 
 __all__ = [
     "LayerCost",
     "conv2d_cost",
+    "conv_output_size",
     "kept_fraction",
     "moved_point_maps",
     "output_size",

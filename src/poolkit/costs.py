@@ -13,7 +13,7 @@ operation counts are those of a direct implementation:
 
 from dataclasses import dataclass
 
-from .shapes import output_size
+from .shapes import conv_output_size, output_size
 
 
 @dataclass(frozen=True)
@@ -48,12 +48,12 @@ def _input_shape(shape):
     return tuple(shape)
 
 
-def _spatial(shape, kernel_size, stride, padding):
+def _spatial(shape, kernel_size, stride, padding, rule):
     _, h, w = _input_shape(shape)
     k = _pair("kernel_size", kernel_size)
-    s = k if stride is None else _pair("stride", stride)
+    s = _pair("stride", stride)
     p = _pair("padding", padding)
-    return k, (output_size(h, k[0], s[0], p[0]), output_size(w, k[1], s[1], p[1]))
+    return k, (rule(h, k[0], s[0], p[0]), rule(w, k[1], s[1], p[1]))
 
 
 def pool2d_cost(shape, kernel_size, stride=None, padding=0, mode="max"):
@@ -70,7 +70,8 @@ def pool2d_cost(shape, kernel_size, stride=None, padding=0, mode="max"):
     """
     if mode not in ("max", "avg"):
         raise ValueError(f"mode must be 'max' or 'avg', got {mode!r}")
-    (k_h, k_w), (h_out, w_out) = _spatial(shape, kernel_size, stride, padding)
+    stride = kernel_size if stride is None else stride
+    (k_h, k_w), (h_out, w_out) = _spatial(shape, kernel_size, stride, padding, output_size)
     outputs = shape[0] * h_out * w_out
     per_output = k_h * k_w - 1 if mode == "max" else k_h * k_w
     return LayerCost((shape[0], h_out, w_out), 0, outputs * per_output)
@@ -79,6 +80,9 @@ def pool2d_cost(shape, kernel_size, stride=None, padding=0, mode="max"):
 def conv2d_cost(shape, out_channels, kernel_size, stride=1, padding=0, bias=True):
     """Cost of a dense ``torch.nn.Conv2d(C, out_channels, ...)`` on a ``(C, H, W)`` input.
 
+    ``kernel_size``, ``stride`` and ``padding`` are ints or pairs, as in ``nn.Conv2d``
+    (stride 1 by default; any padding).
+
     Returns:
         :class:`LayerCost` with ``out_channels`` output channels,
         ``out_channels * C * k_h * k_w`` weights (plus ``out_channels`` if ``bias``)
@@ -86,7 +90,7 @@ def conv2d_cost(shape, out_channels, kernel_size, stride=1, padding=0, bias=True
     """
     if isinstance(out_channels, bool) or not isinstance(out_channels, int) or out_channels < 1:
         raise ValueError(f"out_channels must be a positive int, got {out_channels!r}")
-    (k_h, k_w), (h_out, w_out) = _spatial(shape, kernel_size, stride, padding)
+    (k_h, k_w), (h_out, w_out) = _spatial(shape, kernel_size, stride, padding, conv_output_size)
     weights = out_channels * shape[0] * k_h * k_w
     outputs = out_channels * h_out * w_out
     return LayerCost(

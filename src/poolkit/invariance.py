@@ -24,7 +24,8 @@ def moved_point_maps(size, shift=(0, 0), angle=0.0, scale=1.0):
         size: side of the square map, at least 1.
         shift: ``(rows, columns)`` added after rotating and scaling.
         angle: rotation in degrees.
-        scale: scaling factor, positive.
+        scale: scaling factor, in ``(0, size]`` (beyond that no pixel but the
+            centre could stay on the map).
 
     Returns:
         ``(before, after)``, two float32 tensors of shape ``(n, 1, size, size)``
@@ -32,8 +33,18 @@ def moved_point_maps(size, shift=(0, 0), angle=0.0, scale=1.0):
     """
     if isinstance(size, bool) or not isinstance(size, int) or size < 1:
         raise ValueError(f"size must be a positive int, got {size!r}")
-    if not (isinstance(scale, (int, float)) and scale > 0):
-        raise ValueError(f"scale must be a positive number, got {scale!r}")
+    if not (isinstance(shift, (tuple, list)) and len(shift) == 2 and all(map(_is_real, shift))):
+        raise TypeError(f"shift must be a pair (rows, columns) of numbers, got {shift!r}")
+    if not all(map(math.isfinite, shift)):
+        raise ValueError(f"shift must be finite, got {shift!r}")
+    if not _is_real(angle):
+        raise TypeError(f"angle must be a number of degrees, got {angle!r}")
+    if not math.isfinite(angle):
+        raise ValueError(f"angle must be finite, got {angle!r}")
+    if not _is_real(scale):
+        raise TypeError(f"scale must be a number, got {scale!r}")
+    if not (math.isfinite(scale) and 0 < scale <= size):
+        raise ValueError(f"scale must be positive, finite and at most size={size}, got {scale!r}")
     rows, cols = torch.meshgrid(torch.arange(size), torch.arange(size), indexing="ij")
     points = torch.stack([rows.flatten(), cols.flatten()], dim=1).double()
     centre = (size - 1) / 2
@@ -46,6 +57,10 @@ def moved_point_maps(size, shift=(0, 0), angle=0.0, scale=1.0):
     moved = torch.round(moved).long()
     inside = ((moved >= 0) & (moved < size)).all(dim=1)
     return _point_maps(points.long()[inside], size), _point_maps(moved[inside], size)
+
+
+def _is_real(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _point_maps(points, size):
@@ -64,12 +79,24 @@ def kept_fraction(before, after, layer):
 
     Returns:
         A float in ``[0, 1]``: how many of the ``n`` outputs ``layer(after)[i]``
-        equal ``layer(before)[i]`` in every element, divided by ``n``.
+        equal ``layer(before)[i]`` in every element, divided by ``n``. Equality
+        is ``==``, so an output holding NaN never counts as unchanged.
+
+    Raises:
+        ValueError: the batches differ in shape or are empty, or ``layer`` does
+            not return one output per sample.
     """
     if before.shape != after.shape or before.dim() < 1 or before.shape[0] == 0:
         raise ValueError(
             f"before and after must be non-empty batches of one shape, got "
             f"{tuple(before.shape)} and {tuple(after.shape)}"
         )
-    same = (layer(before) == layer(after)).flatten(1).all(dim=1)
+    n = before.shape[0]
+    out_before, out_after = layer(before), layer(after)
+    if out_before.dim() < 1 or out_before.shape[0] != n:
+        raise ValueError(
+            f"layer must return one output per sample: {n} samples gave an output "
+            f"of shape {tuple(out_before.shape)}"
+        )
+    same = (out_before == out_after).reshape(n, -1).all(dim=1)
     return same.double().mean().item()
