@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JOBS   ?= 2
 
-.PHONY: help install test unit nbval book-strict book lab kernel execute clean
+.PHONY: help install test unit nbval book-strict book lab kernel execute bench clean
 
 help:
 	@echo "make book      build the HTML book into _build/html"
@@ -13,6 +13,7 @@ help:
 	@echo "make lab       open the notebooks in JupyterLab with the book's environment"
 	@echo "make kernel    register the environment as a Jupyter kernel, 'Python (The Pooling Book)'"
 	@echo "make execute   re-run every notebook top to bottom in a fresh kernel, storing the outputs"
+	@echo "make bench     time poolkit's pooling against PyTorch's native kernels (prints ratios)"
 
 install: $(STAMP)
 
@@ -50,6 +51,9 @@ kernel: $(STAMP)
 
 execute: $(STAMP)
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace chapters/*.ipynb
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/general_vs_native.py
 
 clean:
 	rm -rf _build

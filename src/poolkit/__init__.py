@@ -1,11 +1,15 @@
 """poolkit: the code behind The Pooling Book.
 
+* :mod:`poolkit.functional` and :mod:`poolkit.nn`: PyTorch's pooling ops and
+  modules (max, average, power-average, adaptive; 1-D to 3-D), written in plain
+  tensor operations on one sliding-window primitive, :mod:`poolkit.windows`.
 * :func:`pool2d`: the from-scratch, two-loop 2-D pooling of the first chapters.
 * :func:`output_size`, :func:`conv_output_size`: PyTorch's rules for the length of an output axis.
 * :func:`pool2d_cost`, :func:`conv2d_cost`: shapes, parameters and operation counts.
 * :func:`moved_point_maps`, :func:`kept_fraction`: exact invariance experiments.
 """
 
+from . import functional, nn, windows
 from .costs import LayerCost, conv2d_cost, pool2d_cost
 from .invariance import kept_fraction, moved_point_maps
 from .scratch import pool2d

@@ -1,0 +1,76 @@
+"""Argument checks shared by every pooling op.
+
+PyTorch accepts a window size as an int or as a tuple with one entry, or one
+entry per pooled dimension, and checks the input's rank and emptiness before
+anything else. These helpers do the same, once, and raise ``TypeError`` or
+``ValueError`` with the op's name, the parameter and the value received.
+"""
+
+import torch
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def as_tuple(op, name, value, dims):
+    """An int, or a tuple/list of 1 or ``dims`` ints, as a tuple of ``dims`` ints."""
+    if _is_int(value):
+        return (value,) * dims
+    if isinstance(value, (tuple, list)):
+        if not all(_is_int(v) for v in value):
+            raise TypeError(f"{op}: {name} must be an int or a tuple of ints, got {name}={value!r}")
+        if len(value) == 1:
+            return tuple(value) * dims
+        if len(value) == dims:
+            return tuple(value)
+        raise ValueError(
+            f"{op}: {name} must be an int or a tuple of {dims} ints, got {name}={value!r} "
+            f"with {len(value)} entries"
+        )
+    raise TypeError(f"{op}: {name} must be an int or a tuple of ints, got {name}={value!r}")
+
+
+def as_stride(op, stride, kernel_size, dims):
+    """``None`` or an empty tuple means the kernel size, as in PyTorch."""
+    if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0):
+        return kernel_size
+    return as_tuple(op, "stride", stride, dims)
+
+
+def check_bool(op, name, value):
+    if not isinstance(value, bool):
+        raise TypeError(f"{op}: {name} must be a bool, got {name}={value!r}")
+
+
+def check_positive(op, name, values):
+    if any(v < 1 for v in values):
+        raise ValueError(f"{op}: {name} must be positive, got {name}={values}")
+
+
+def check_input(op, input, dims):
+    """Check a ``(N, C, *spatial)`` or ``(C, *spatial)`` floating-point tensor.
+
+    Returns:
+        ``(x, batched)``: the input with a batch axis, and whether it had one.
+    """
+    if not isinstance(input, torch.Tensor):
+        raise TypeError(f"{op}: input must be a torch.Tensor, got {type(input).__name__}")
+    if not input.dtype.is_floating_point:
+        raise TypeError(f"{op}: input must have a floating dtype, got {input.dtype}")
+    shape = tuple(input.shape)
+    if input.dim() not in (dims + 1, dims + 2):
+        raise ValueError(
+            f"{op}: input must be {dims + 1}-D (C, {_spatial_names(dims)}) or "
+            f"{dims + 2}-D (N, C, {_spatial_names(dims)}), got {input.dim()}-D input of shape {shape}"
+        )
+    batched = input.dim() == dims + 2
+    if 0 in shape[1 if batched else 0:]:
+        raise ValueError(
+            f"{op}: only the batch size may be zero, got input of shape {shape}"
+        )
+    return (input if batched else input.unsqueeze(0)), batched
+
+
+def _spatial_names(dims):
+    return ", ".join(("D", "H", "W")[3 - dims:]) if dims > 1 else "L"

@@ -1,0 +1,335 @@
+r"""Pooling ops with the names, signatures and results of ``torch.nn.functional``.
+
+Every op here is written in plain PyTorch tensor operations on top of one
+primitive, :mod:`poolkit.windows`: the input becomes a tensor of windows,
+``(N, C, *out, *window)``, and the op reduces its last axes.
+
+* max pooling takes the largest element of each window, padding counting as
+  :math:`-\infty`;
+* average pooling sums each window (padding counting as 0) and divides;
+* power-average (LP) pooling is average pooling of :math:`x^p`, rescaled;
+* adaptive pooling uses bins instead of sliding windows.
+
+Inputs are ``(N, C, *spatial)`` or unbatched ``(C, *spatial)`` tensors of a
+floating dtype, in any memory layout. The results equal PyTorch's: max pooling
+bit for bit, with the same indices, the same NaN propagation and the same
+gradients; average pooling within floating-point rounding (the window sums are
+added in another order). Bad arguments raise ``TypeError`` or ``ValueError``
+wherever PyTorch raises, naming the parameter and the value.
+
+One case differs on purpose. With dilation, a max-pooling window can fall
+entirely in the padding (for example length 1, ``kernel_size=2``,
+``padding=1``, ``dilation=2``: the window reads positions -1 and 1). PyTorch
+2.14 returns :math:`-\infty` there with an index past the end of the input,
+and its backward pass then writes out of bounds. poolkit returns
+:math:`-\infty` with index ``-1``, meaning "no element", and that output
+passes no gradient to the input.
+"""
+
+import torch
+
+from . import windows as W
+from .arguments import as_stride, as_tuple, check_bool, check_input, check_positive
+
+
+def _pool_windows(op, x, dims, kernel_size, stride, padding, dilation, ceil_mode):
+    kernel = as_tuple(op, "kernel_size", kernel_size, dims)
+    stride = as_stride(op, stride, kernel, dims)
+    padding = as_tuple(op, "padding", padding, dims)
+    dilation = as_tuple(op, "dilation", dilation, dims)
+    check_bool(op, "ceil_mode", ceil_mode)
+    check_positive(op, "kernel_size", kernel)
+    check_positive(op, "stride", stride)
+    check_positive(op, "dilation", dilation)
+    if any(p < 0 for p in padding):
+        raise ValueError(f"{op}: padding must be non-negative, got padding={padding}")
+    try:
+        return [W.sliding(n, k, s, p, d, ceil_mode)
+                for n, k, s, p, d in zip(x.shape[2:], kernel, stride, padding, dilation)]
+    except ValueError as error:
+        raise ValueError(
+            f"{op}: {error} (input of shape {tuple(x.shape)}, kernel_size={kernel}, "
+            f"stride={stride}, padding={padding}, dilation={dilation}, ceil_mode={ceil_mode})"
+        ) from None
+
+
+def _reduce_max(x, windows, return_indices):
+    """Max over the window axes, with PyTorch's choice of element: the first
+    maximum in window order, or the last NaN if the window holds a NaN."""
+    d = len(windows)
+    fill = float("-inf")
+    values = W.gather(x, windows, fill)
+    values = values.flatten(2 + d)                                      # (N, C, *out, K)
+    valid = W.valid_mask(windows).reshape(*values.shape[2:]).to(x.device)
+    slot = torch.arange(1, values.shape[-1] + 1, device=x.device)
+    nan = values.isnan()
+    largest = values.amax(-1, keepdim=True)
+    first_max = ((values == largest) & valid).to(torch.uint8).argmax(-1)
+    last_nan = (nan * slot).argmax(-1)
+    choice = torch.where(nan.any(-1), last_nan, first_max)
+    out = values.gather(-1, choice.unsqueeze(-1)).squeeze(-1)
+    empty = ~valid.any(-1)                                              # windows of padding only
+    if empty.any():
+        out = torch.where(empty, torch.tensor(fill, dtype=out.dtype, device=x.device), out)
+    if not return_indices:
+        return out
+    flat = W.flat_positions(windows).reshape(*values.shape[2:]).to(x.device)
+    indices = flat.expand(values.shape).gather(-1, choice.unsqueeze(-1)).squeeze(-1)
+    if empty.any():
+        indices = torch.where(empty, torch.tensor(-1, device=x.device), indices)
+    return out, indices
+
+
+def _finish(result, batched):
+    if batched:
+        return result
+    if isinstance(result, tuple):
+        return tuple(r.squeeze(0) for r in result)
+    return result.squeeze(0)
+
+
+def _max_pool(op, dims, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
+    x, batched = check_input(op, input, dims)
+    check_bool(op, "return_indices", return_indices)
+    windows = _pool_windows(op, x, dims, kernel_size, stride, padding, dilation, ceil_mode)
+    return _finish(_reduce_max(x, windows, return_indices), batched)
+
+
+def _avg_pool(op, dims, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
+    x, batched = check_input(op, input, dims)
+    check_bool(op, "count_include_pad", count_include_pad)
+    if divisor_override is not None:
+        if isinstance(divisor_override, bool) or not isinstance(divisor_override, int):
+            raise TypeError(f"{op}: divisor_override must be an int or None, got {divisor_override!r}")
+        if divisor_override == 0:
+            raise ValueError(f"{op}: divisor_override must not be zero, got divisor_override=0")
+    windows = _pool_windows(op, x, dims, kernel_size, stride, padding, 1, ceil_mode)
+    if dims == 3 and any(w.size < w.width for w in windows):
+        # PyTorch's avg_pool3d (alone) requires this even when padding would make windows fit.
+        raise ValueError(
+            f"{op}: the input must be at least as large as the kernel in every dimension, "
+            f"got input of shape {tuple(x.shape)} and kernel_size={tuple(w.width for w in windows)}"
+        )
+    sums = W.gather(x, windows, 0.0).sum(dim=tuple(range(-dims, 0)))
+    if divisor_override is not None:
+        return _finish(sums / divisor_override, batched)
+    divisor = 1
+    for i, w in enumerate(windows):
+        first = w.positions[:, 0]
+        last = torch.minimum(first + w.width, torch.tensor(w.size + w.left))  # overhang past the padding never counts
+        if not count_include_pad:
+            first, last = first.clamp(min=0), last.clamp(max=w.size)
+        shape = [1] * dims
+        shape[i] = w.out
+        divisor = divisor * (last - first).reshape(shape)
+    return _finish(sums / divisor.to(x.device, sums.dtype), batched)
+
+
+def _lp_pool(op, dims, input, norm_type, kernel_size, stride, ceil_mode):
+    if isinstance(norm_type, bool) or not isinstance(norm_type, (int, float)):
+        raise TypeError(f"{op}: norm_type must be a number, got norm_type={norm_type!r}")
+    if norm_type == 0:
+        raise ValueError(f"{op}: norm_type must be non-zero, got norm_type={norm_type}")
+    # PyTorch takes an int, or (for 2-D and 3-D) a tuple with one entry per dimension;
+    # its 1-D version accepts a 1-tuple only for an infinite norm_type.
+    is_tuple = isinstance(kernel_size, (tuple, list))
+    tuple_ok = is_tuple and (len(kernel_size) == dims if dims > 1 else abs(norm_type) == float("inf"))
+    if not (isinstance(kernel_size, int) or tuple_ok):
+        raise TypeError(
+            f"{op}: kernel_size must be an int" + (f" or a tuple of {dims} ints" if dims > 1 else "")
+            + f", got kernel_size={kernel_size!r} with norm_type={norm_type}"
+        )
+    if norm_type == float("inf"):
+        return _max_pool(op, dims, input.abs(), kernel_size, stride, 0, 1, ceil_mode, False)
+    if norm_type == float("-inf"):
+        return -_max_pool(op, dims, -input.abs(), kernel_size, stride, 0, 1, ceil_mode, False)
+    x, batched = check_input(op, input, dims)
+    kernel = as_tuple(op, "kernel_size", kernel_size, dims)
+    out = _avg_pool(op, dims, x.pow(norm_type), kernel, stride, 0, ceil_mode, True, None)
+    volume = 1
+    for k in kernel:
+        volume *= k
+    # As PyTorch: keep the sign of the mean, clip its magnitude at zero, undo the division.
+    out = (torch.sign(out) * torch.relu(torch.abs(out))).mul(volume).pow(1.0 / norm_type)
+    return _finish(out, batched)
+
+
+def _adaptive_windows(op, x, dims, output_size):
+    if isinstance(output_size, int) and not isinstance(output_size, bool):
+        sizes = (output_size,) * dims
+    elif isinstance(output_size, (tuple, list)) and len(output_size) == dims:
+        if dims == 1 and output_size[0] is None:
+            raise TypeError(f"{op}: output_size must be an int or a 1-tuple of an int, got {output_size!r}")
+        sizes = tuple(n if s is None else s for n, s in zip(x.shape[2:], output_size))
+    else:
+        raise TypeError(
+            f"{op}: output_size must be an int or a tuple of {dims} "
+            + ("ints" if dims == 1 else "ints or Nones") + f", got output_size={output_size!r}"
+        )
+    for s in sizes:
+        if isinstance(s, bool) or not isinstance(s, int):
+            raise TypeError(f"{op}: output_size entries must be ints, got output_size={output_size!r}")
+        if s < 0:
+            raise ValueError(f"{op}: output_size must be non-negative, got output_size={output_size!r}")
+    return [W.adaptive(n, s) for n, s in zip(x.shape[2:], sizes)]
+
+
+def _adaptive_max_pool(op, dims, input, output_size, return_indices):
+    x, batched = check_input(op, input, dims)
+    check_bool(op, "return_indices", return_indices)
+    windows = _adaptive_windows(op, x, dims, output_size)
+    return _finish(_reduce_max(x, windows, return_indices), batched)
+
+
+def _adaptive_avg_pool(op, dims, input, output_size):
+    x, batched = check_input(op, input, dims)
+    windows = _adaptive_windows(op, x, dims, output_size)
+    sums = W.gather(x, windows, 0.0).sum(dim=tuple(range(-dims, 0)))
+    counts = W.valid_mask(windows).sum(dim=tuple(range(-dims, 0)))
+    return _finish(sums / counts.to(x.device, sums.dtype), batched)
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    r"""1-D max pooling over ``(N, C, L)`` or ``(C, L)``, as ``torch.nn.functional.max_pool1d``.
+
+    Args:
+        input: floating-point tensor.
+        kernel_size: window length :math:`k`, an int or a 1-tuple.
+        stride: step :math:`s` between windows; ``None`` means ``kernel_size``.
+        padding: :math:`p \le \lfloor k/2 \rfloor` positions of :math:`-\infty` on each side.
+        dilation: spacing :math:`d` between the window's elements.
+        ceil_mode: count windows with a ceiling instead of a floor (see :func:`poolkit.output_size`).
+        return_indices: also return, for each output, the index of the chosen
+            element in the input's last axis (``-1`` for a window of padding only).
+
+    Returns:
+        ``(N, C, L_out)`` (or ``(C, L_out)``), and the int64 indices if asked for, where
+        :math:`L_{out} = \lfloor (L + 2p - d(k-1) - 1)/s \rfloor + 1`.
+
+    Example:
+        >>> max_pool1d(torch.tensor([[1., 3., 2., 5.]]), 2)
+        tensor([[3., 5.]])
+    """
+    return _max_pool("max_pool1d", 1, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    r"""2-D max pooling over ``(N, C, H, W)`` or ``(C, H, W)``, as ``torch.nn.functional.max_pool2d``.
+
+    Arguments as :func:`max_pool1d`, each an int or a pair ``(height, width)``.
+    Indices are flat positions ``h * W + w`` within each ``(n, c)`` plane.
+
+    Returns:
+        ``(N, C, H_out, W_out)``, each size given by :func:`poolkit.output_size`.
+
+    Example:
+        >>> max_pool2d(torch.arange(16.).reshape(1, 4, 4), 3, stride=2, padding=1)
+        tensor([[[ 5.,  7.],
+                 [13., 15.]]])
+    """
+    return _max_pool("max_pool2d", 2, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+
+def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    r"""3-D max pooling over ``(N, C, D, H, W)`` or ``(C, D, H, W)``, as ``torch.nn.functional.max_pool3d``.
+
+    Arguments as :func:`max_pool1d`, each an int or a triple. Indices are flat
+    positions ``(d * H + h) * W + w`` within each ``(n, c)`` volume.
+    """
+    return _max_pool("max_pool3d", 3, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+    r"""1-D average pooling over ``(N, C, L)`` or ``(C, L)``, as ``torch.nn.functional.avg_pool1d``.
+
+    Args:
+        input: floating-point tensor.
+        kernel_size, stride, padding, ceil_mode: as in :func:`max_pool1d`; padding counts as 0.
+        count_include_pad: divide by the number of window slots inside the
+            padded input (True), or only by those inside the input (False). Slots
+            that a ceil-mode window reaches past the right padding never count.
+
+    Returns:
+        ``(N, C, L_out)`` or ``(C, L_out)``.
+    """
+    return _avg_pool("avg_pool1d", 1, input, kernel_size, stride, padding, ceil_mode, count_include_pad, None)
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    r"""2-D average pooling, as ``torch.nn.functional.avg_pool2d``.
+
+    Arguments as :func:`avg_pool1d`, each an int or a pair. ``divisor_override``,
+    a non-zero int, replaces the divisor of every window.
+    """
+    return _avg_pool("avg_pool2d", 2, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                     divisor_override)
+
+
+def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    r"""3-D average pooling, as ``torch.nn.functional.avg_pool3d``; arguments as :func:`avg_pool2d`."""
+    return _avg_pool("avg_pool3d", 3, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                     divisor_override)
+
+
+def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    r"""1-D power-average pooling, as ``torch.nn.functional.lp_pool1d``:
+    :math:`\left(\sum_{\text{window}} x^p\right)^{1/p}` with :math:`p` = ``norm_type``.
+
+    :math:`p = 1` gives the window sum; as :math:`p \to \infty` it approaches
+    the maximum (of non-negative inputs). There is no padding.
+    """
+    return _lp_pool("lp_pool1d", 1, input, norm_type, kernel_size, stride, ceil_mode)
+
+
+def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    r"""2-D power-average pooling, as ``torch.nn.functional.lp_pool2d``; see :func:`lp_pool1d`."""
+    return _lp_pool("lp_pool2d", 2, input, norm_type, kernel_size, stride, ceil_mode)
+
+
+def lp_pool3d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    r"""3-D power-average pooling, as ``torch.nn.functional.lp_pool3d``; see :func:`lp_pool1d`."""
+    return _lp_pool("lp_pool3d", 3, input, norm_type, kernel_size, stride, ceil_mode)
+
+
+def adaptive_max_pool1d(input, output_size, return_indices=False):
+    r"""Max over ``output_size`` bins of ``(N, C, L)`` or ``(C, L)``, as
+    ``torch.nn.functional.adaptive_max_pool1d``.
+
+    Bin :math:`i` of :math:`m` covers positions :math:`\lfloor iL/m \rfloor` to
+    :math:`\lceil (i+1)L/m \rceil - 1`; bins overlap when :math:`m` does not divide :math:`L`.
+    """
+    return _adaptive_max_pool("adaptive_max_pool1d", 1, input, output_size, return_indices)
+
+
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    r"""2-D adaptive max pooling, as ``torch.nn.functional.adaptive_max_pool2d``.
+
+    ``output_size`` is an int or a pair; an entry of ``None`` keeps that input size.
+    """
+    return _adaptive_max_pool("adaptive_max_pool2d", 2, input, output_size, return_indices)
+
+
+def adaptive_max_pool3d(input, output_size, return_indices=False):
+    r"""3-D adaptive max pooling, as ``torch.nn.functional.adaptive_max_pool3d``."""
+    return _adaptive_max_pool("adaptive_max_pool3d", 3, input, output_size, return_indices)
+
+
+def adaptive_avg_pool1d(input, output_size):
+    r"""Mean over ``output_size`` bins, as ``torch.nn.functional.adaptive_avg_pool1d``;
+    the bins are those of :func:`adaptive_max_pool1d`."""
+    return _adaptive_avg_pool("adaptive_avg_pool1d", 1, input, output_size)
+
+
+def adaptive_avg_pool2d(input, output_size):
+    r"""2-D adaptive average pooling, as ``torch.nn.functional.adaptive_avg_pool2d``.
+
+    ``output_size=1`` is global average pooling.
+    """
+    return _adaptive_avg_pool("adaptive_avg_pool2d", 2, input, output_size)
+
+
+def adaptive_avg_pool3d(input, output_size):
+    r"""3-D adaptive average pooling, as ``torch.nn.functional.adaptive_avg_pool3d``."""
+    return _adaptive_avg_pool("adaptive_avg_pool3d", 3, input, output_size)
