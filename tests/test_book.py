@@ -84,14 +84,14 @@ SEED_CELLS = [
     ("03_padding_and_stride",
      "pool2d = nn.MaxPool2d((2, 3), padding=(1, 1), stride=(2, 3))\npool2d(X)",
      ["tensor([[[[ 1.,  3.],\n          [ 9., 11.],\n          [13., 15.]]]])"]),
-    ("04_multiple_channels", "X = torch.cat((X, X + 1), 1)\nX",
+    ("05_multiple_channels", "X = torch.cat((X, X + 1), 1)\nX",
      ["tensor([[[[ 0.,  1.,  2.,  3.],\n          [ 4.,  5.,  6.,  7.],\n"
       "          [ 8.,  9., 10., 11.],\n          [12., 13., 14., 15.]],\n\n"
       "         [[ 1.,  2.,  3.,  4.],\n          [ 5.,  6.,  7.,  8.],\n"
       "          [ 9., 10., 11., 12.],\n          [13., 14., 15., 16.]]]])"]),
-    ("04_multiple_channels", "pool2d = nn.MaxPool2d(3, padding=1, stride=2)\npool2d(X)",
+    ("05_multiple_channels", "pool2d = nn.MaxPool2d(3, padding=1, stride=2)\npool2d(X)",
      ["tensor([[[[ 5.,  7.],\n          [13., 15.]],\n\n         [[ 6.,  8.],\n          [14., 16.]]]])"]),
-    ("04_multiple_channels",
+    ("05_multiple_channels",
      "# 构建一个2通道的输入\nX = torch.cat((X,X+1),1) #在channel维度上连接，相当于增加一个通道\nprint(X)\n"
      "pool2d = nn.MaxPool2d(3, padding=1, stride=2)\nprint(pool2d(X)) #输出通道依然是2",
      ["tensor([[[[ 0.,  1.,  2.,  3.],\n          [ 4.,  5.,  6.,  7.],\n"
