@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JOBS   ?= 2
 
-.PHONY: help install test unit nbval book-strict book lab kernel execute bench clean
+.PHONY: help install lock test test-all-pythons unit nbval book-strict book lab kernel execute bench clean
 
 help:
 	@echo "make book      build the HTML book into _build/html"
@@ -14,17 +14,42 @@ help:
 	@echo "make kernel    register the environment as a Jupyter kernel, 'Python (The Pooling Book)'"
 	@echo "make execute   re-run every notebook top to bottom in a fresh kernel, storing the outputs"
 	@echo "make bench     time poolkit's pooling against PyTorch's native kernels (prints ratios)"
+	@echo "make test-all-pythons   make test on Python 3.10, 3.11, 3.12 and 3.13, each from a fresh clone"
+	@echo "make lock      re-resolve locks/py3.X.txt for PYTHON"
 
 install: $(STAMP)
 
-$(STAMP): requirements.txt constraints.txt pyproject.toml
+# The lock for the interpreter that builds .venv: locks/py3.X.txt.
+PYVER := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+LOCK  := locks/py$(PYVER).txt
+
+$(STAMP): requirements.txt requirements-d2l.txt pyproject.toml $(LOCK)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@$(BIN)/python -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || { \
-	  echo "$(VENV) runs Python $$($(BIN)/python -c 'import platform; print(platform.python_version())'), but the"; \
-	  echo "pinned packages (d2l 1.0.3 pins numpy 1.23.5) install on Python 3.11 only."; \
-	  echo "Remove $(VENV) and run again with PYTHON=python3.11."; exit 1; }
-	$(BIN)/python -m pip install --disable-pip-version-check -q -r requirements.txt
+	@$(BIN)/python -c 'import sys; sys.exit("%d.%d" % sys.version_info[:2] != "$(PYVER)")' || { \
+	  echo "$(VENV) runs Python $$($(BIN)/python -c 'import platform; print(platform.python_version())'), not $(PYTHON) ($(PYVER))."; \
+	  echo "Remove $(VENV) to rebuild it with $(PYTHON)."; exit 1; }
+	$(BIN)/python -m pip install --disable-pip-version-check -q -r requirements.txt -c $(LOCK)
+	$(BIN)/python -m pip install --disable-pip-version-check -q --no-deps -r requirements-d2l.txt -c $(LOCK)
 	@touch $@
+
+$(LOCK):
+	@echo "No lock for Python $(PYVER) ($(PYTHON)): the book supports Python 3.10 to 3.13 (locks/)."; \
+	echo "Name one of them with PYTHON=python3.X, or run 'make lock' to resolve one for this Python."; exit 1
+
+# Resolve the newest versions that requirements.txt allows for $(PYTHON), in a
+# scratch environment, and record them all in the lock for that Python.
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --disable-pip-version-check -q -r requirements.txt
+	.lock-venv/bin/python -m pip install --disable-pip-version-check -q --no-deps -r requirements-d2l.txt
+	{ echo "# Every package, resolved on Python $(PYVER) (x86_64 Linux) by 'make lock PYTHON=python$(PYVER)'."; \
+	  .lock-venv/bin/python -m pip freeze --exclude-editable --disable-pip-version-check; } > locks/py$(PYVER).txt
+	rm -rf .lock-venv
+
+# The whole suite on every supported Python found here, each from a fresh clone
+# with a new .venv. Not part of CI: it installs PyTorch once per Python.
+test-all-pythons:
+	scripts/test_all_pythons.sh
 
 test: unit nbval book-strict
 
