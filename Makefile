@@ -4,6 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JOBS   ?= 2
+NPM    ?= npm
+# MathJax, pinned in package-lock.json, is served from the built book (see _ext/offline_mathjax.py).
+MATHJAX := node_modules/mathjax/es5/tex-mml-chtml.js
 
 .PHONY: help install test unit nbval book-strict book lab kernel execute clean
 
@@ -34,11 +37,15 @@ unit: $(STAMP)
 nbval: $(STAMP)
 	$(BIN)/python -m pytest -p no:cacheprovider --nbval --nbval-current-env -n $(JOBS) --dist loadscope chapters
 
+$(MATHJAX): package.json package-lock.json
+	$(NPM) ci --no-audit --no-fund
+	@touch $@
+
 # A full rebuild in which any warning fails the build.
-book-strict: $(STAMP)
+book-strict: $(STAMP) $(MATHJAX)
 	$(BIN)/jupyter-book build . --all -W -n --keep-going
 
-book: $(STAMP)
+book: $(STAMP) $(MATHJAX)
 	$(BIN)/jupyter-book build .
 	@echo "Front page: $(CURDIR)/_build/html/index.html"
 
