@@ -5,14 +5,17 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JOBS   ?= 2
 NPM    ?= npm
+# Debian's Chromium, for the browser tests; set CHROMIUM to use another build.
+CHROMIUM ?= /usr/bin/chromium
 # MathJax, pinned in package-lock.json, is served from the built book (see _ext/offline_mathjax.py).
 MATHJAX := node_modules/mathjax/es5/tex-mml-chtml.js
 
-.PHONY: help install test unit nbval book-strict book lab kernel execute clean
+.PHONY: help install test unit nbval book-strict browser book lab kernel execute clean
 
 help:
 	@echo "make book      build the HTML book into _build/html"
-	@echo "make test      unit tests, nbval over every notebook, strict book build"
+	@echo "make test      unit tests, nbval over every notebook, strict book build, browser tests"
+	@echo "make browser   build the book, then open every page in headless Chromium"
 	@echo "make lab       open the notebooks in JupyterLab with the book's environment"
 	@echo "make kernel    register the environment as a Jupyter kernel, 'Python (The Pooling Book)'"
 	@echo "make execute   re-run every notebook top to bottom in a fresh kernel, storing the outputs"
@@ -28,7 +31,7 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 	$(BIN)/python -m pip install --disable-pip-version-check -q -r requirements.txt
 	@touch $@
 
-test: unit nbval book-strict
+test: unit nbval book-strict browser
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope tests
@@ -44,6 +47,16 @@ $(MATHJAX): package.json package-lock.json
 # A full rebuild in which any warning fails the build.
 book-strict: $(STAMP) $(MATHJAX)
 	$(BIN)/jupyter-book build . --all -W -n --keep-going
+
+# Every page of the build, served on 127.0.0.1 and opened in headless Chromium;
+# screenshots go to _build/screenshots/. Skipped, with one line saying so, when
+# there is no Chromium.
+browser: book-strict
+	@if [ -x "$(CHROMIUM)" ]; then \
+	  CHROMIUM="$(CHROMIUM)" $(BIN)/python -m pytest -p no:cacheprovider -p no:xdist browser_tests; \
+	else \
+	  echo "BROWSER TESTS NOT RUN: no Chromium at $(CHROMIUM) (apt-get install chromium, or set CHROMIUM=/path/to/chromium)"; \
+	fi
 
 book: $(STAMP) $(MATHJAX)
 	$(BIN)/jupyter-book build .

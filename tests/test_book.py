@@ -31,9 +31,12 @@ def output_text(cell):
 
 def test_the_table_of_contents_lists_every_chapter_in_order():
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files = [ch["file"] for part in toc["parts"] for ch in part["chapters"]]
+    chapters, reference = toc["parts"]
+    assert chapters["numbered"] is True
+    files = [ch["file"] for ch in chapters["chapters"]]
     assert files == [f"chapters/{nb.stem}" for nb in NOTEBOOKS]
     assert len(files) >= 5
+    assert [ch["file"] for ch in reference["chapters"]] == ["glossary"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
