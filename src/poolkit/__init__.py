@@ -4,6 +4,9 @@
 * :func:`output_size`, :func:`conv_output_size`: PyTorch's rules for the length of an output axis.
 * :func:`pool2d_cost`, :func:`conv2d_cost`: shapes, parameters and operation counts.
 * :func:`moved_point_maps`, :func:`kept_fraction`: exact invariance experiments.
+
+``poolkit.plot`` draws pooling figures; it needs matplotlib (the ``plot``
+extra) and is not imported here.
 """
 
 from .costs import LayerCost, conv2d_cost, pool2d_cost
