@@ -159,6 +159,16 @@ def test_two_channels_are_drawn_and_pooled_independently():
     assert [ax.get_title(loc="left") for ax in fig.axes] == ["channel 0", "channel 1"]
 
 
+def test_every_channel_is_drawn_at_the_same_scale_with_its_stride_arrows():
+    fig = draw_pooling(torch.stack([X4, X4 + 1, X4 + 2]), 3, stride=2, padding=1, windows=[(0, 0), (0, 1), (1, 0)])
+    assert len({(ax.get_xlim(), ax.get_ylim()) for ax in fig.axes}) == 1
+    assert len({tuple(ax.get_position().size.round(6)) for ax in fig.axes}) == 1
+    a = artists(fig)
+    for c in range(3):
+        assert {f"stride/{c}/w/0/0", f"stride/{c}/h/0/0"} <= set(a)
+        assert a[f"window/{c}/1/0"].get_xy() == (0, 2)
+
+
 def test_titles_describe_window_padding_and_stride():
     assert default_title(pooling_layout(X3, 2, stride=1)) == "max pooling: window 2\u00d72, stride 1"
     layout = pooling_layout(X4, (2, 3), stride=(2, 3), padding=(0, 1), mode="avg")

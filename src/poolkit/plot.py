@@ -203,10 +203,19 @@ def draw_pooling(X, kernel_size, stride=None, padding=0, mode="max", windows=((0
     out_rows, out_cols = layout.output.shape[1:]
     gap = 2.2                                                  # cells between input and output
     width = cols + gap + out_cols
-    height = rows + 1.0                                        # room for the stride arrow above
-    fig = Figure(figsize=(width * cell_size + 0.4, channels * height * cell_size + 0.5), dpi=100)
-    fig.suptitle(default_title(layout) if title is None else title, fontsize=11)
-    axes = fig.subplots(channels, 1, squeeze=False)[:, 0]
+    pairs = set(highlighted)
+    margin_top = 1.0 if any((i, j + 1) in pairs for i, j in highlighted) else 0.15     # room for stride arrows
+    margin_left = 1.7 if any((i + 1, j) in pairs for i, j in highlighted) else 0.15
+    span_x, span_y = margin_left + width + 0.15, margin_top + rows + 0.15
+    title_h, channel_h = 0.45, (0.3 if channels > 1 else 0.0)  # inches
+    panel_h = span_y * cell_size + channel_h
+    fig_w, fig_h = span_x * cell_size, title_h + channels * panel_h
+    fig = Figure(figsize=(fig_w, fig_h), dpi=100)
+    fig.suptitle(default_title(layout) if title is None else title, fontsize=11, y=1 - 0.1 / fig_h, va="top")
+    axes = []
+    for c in range(channels):                                   # axes sized to their data: no margins
+        bottom = fig_h - title_h - (c + 1) * panel_h
+        axes.append(fig.add_axes((0, bottom / fig_h, 1, span_y * cell_size / fig_h)))
 
     first_window = {}                                          # cell -> first highlighted window holding it
     for w in highlighted:
@@ -214,8 +223,8 @@ def draw_pooling(X, kernel_size, stride=None, padding=0, mode="max", windows=((0
             first_window.setdefault(cell, w)
 
     for c, ax in enumerate(axes):
-        ax.set_xlim(-0.6, width + 0.1)
-        ax.set_ylim(rows + 0.1, -1.1)                          # row 0 at the top
+        ax.set_xlim(-margin_left, width + 0.15)
+        ax.set_ylim(rows + 0.15, -margin_top)                         # row 0 at the top
         ax.set_aspect("equal")
         ax.axis("off")
         if channels > 1:
