@@ -7,8 +7,8 @@ JOBS   ?= 2
 NPM    ?= npm
 # Debian's Chromium, for the browser tests; set CHROMIUM to use another build.
 CHROMIUM ?= /usr/bin/chromium
-# MathJax, pinned in package-lock.json, is served from the built book (see _ext/offline_mathjax.py).
-MATHJAX := node_modules/mathjax/es5/tex-mml-chtml.js
+# MathJax and a Chinese font, pinned in package-lock.json, are served from the built book (_ext/offline_assets.py).
+ASSETS := node_modules/.installed
 
 .PHONY: help install test unit nbval book-strict browser book lab kernel execute clean
 
@@ -40,12 +40,12 @@ unit: $(STAMP)
 nbval: $(STAMP)
 	$(BIN)/python -m pytest -p no:cacheprovider --nbval --nbval-current-env -n $(JOBS) --dist loadscope chapters
 
-$(MATHJAX): package.json package-lock.json
+$(ASSETS): package.json package-lock.json
 	$(NPM) ci --no-audit --no-fund
 	@touch $@
 
 # A full rebuild in which any warning fails the build.
-book-strict: $(STAMP) $(MATHJAX)
+book-strict: $(STAMP) $(ASSETS)
 	$(BIN)/jupyter-book build . --all -W -n --keep-going
 
 # Every page of the build, served on 127.0.0.1 and opened in headless Chromium;
@@ -58,7 +58,7 @@ browser: book-strict
 	  echo "BROWSER TESTS NOT RUN: no Chromium at $(CHROMIUM) (apt-get install chromium, or set CHROMIUM=/path/to/chromium)"; \
 	fi
 
-book: $(STAMP) $(MATHJAX)
+book: $(STAMP) $(ASSETS)
 	$(BIN)/jupyter-book build .
 	@echo "Front page: $(CURDIR)/_build/html/index.html"
 
