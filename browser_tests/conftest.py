@@ -15,6 +15,7 @@ import functools
 import json
 import os
 import re
+import shutil
 import threading
 from dataclasses import dataclass, field
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -55,6 +56,13 @@ class _QuietHandler(SimpleHTTPRequestHandler):
         pass
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        pass                      # a browser that drops a connection early is no test failure
+
+
 @dataclass
 class Stats:
     pages: int = 0
@@ -69,12 +77,20 @@ STATS = Stats()
 
 @pytest.fixture(scope="session")
 def server():
-    httpd = ThreadingHTTPServer((HOST, 0), functools.partial(_QuietHandler, directory=str(HTML)))
+    httpd = _Server((HOST, 0), functools.partial(_QuietHandler, directory=str(HTML)))
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield f"http://{HOST}:{httpd.server_address[1]}"
     httpd.shutdown()
     httpd.server_close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fresh_screenshots():
+    """Screenshots of this run only: none left over from an earlier one."""
+    if SCREENSHOTS.exists():
+        shutil.rmtree(SCREENSHOTS)
+    SCREENSHOTS.mkdir(parents=True)
 
 
 @pytest.fixture(scope="session")
@@ -161,8 +177,12 @@ def redirect_target(path):
     return match.group(1) if match else None
 
 
-def load(browser, server, path, after=None):
-    """Open ``path`` in a fresh context, record everything, take a screenshot."""
+def load(browser, server, path, after=None, name=None):
+    """Open ``path`` in a fresh context, record everything, take a screenshot.
+
+    ``after(page)``, if given, runs once the page has loaded (its result is
+    kept in ``Visit.after``); ``name`` names the screenshot instead of ``path``.
+    """
     visit = Visit(path, f"{server}/{path}")
     context = browser.new_context(viewport=VIEWPORT)
     page = context.new_page()
@@ -187,7 +207,7 @@ def load(browser, server, path, after=None):
         visit.images, visit.math, visit.links = facts["images"], facts["math"], facts["links"]
         visit.ids = set(facts["ids"])
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=screenshot_path(path), full_page=True)
+        page.screenshot(path=screenshot_path(name or path), full_page=True)
         STATS.screenshots += 1
     finally:
         context.close()

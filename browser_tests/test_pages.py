@@ -190,6 +190,36 @@ def test_chapters_offer_their_notebook_for_download(visits):
             assert download in visits(path).links, f"{path} has no .ipynb download link"
 
 
+CHAPTERS = [p for p in toc_pages() if p.startswith("chapters/")]
+
+
+@pytest.mark.parametrize("path", CHAPTERS)
+def test_exercises_end_every_chapter_with_solutions_behind_a_toggle(visits, path):
+    def open_solutions(page):
+        exercises = page.locator("article .exercise")
+        solutions = page.locator("article .solution.dropdown")
+        state = {"exercises": exercises.count(), "solutions": solutions.count(), "hidden": [], "shown": [],
+                 "last": page.evaluate("""() => {
+                     const sections = document.querySelectorAll('article section[id]');
+                     return sections[sections.length - 1].closest('article > section > section').id; }""")}
+        for n in range(state["solutions"]):
+            solution = solutions.nth(n)
+            output = solution.locator(".cell_output").first
+            state["hidden"].append(not output.is_visible())
+            solution.locator(".toggle-button").click()                 # the chevron by the title
+            output.wait_for(state="visible", timeout=5_000)
+            state["shown"].append(output.is_visible())
+        return state
+
+    visit = visits.load(path, after=open_solutions, name=path.replace(".html", "__solutions_open.html"))
+    state = visit.after
+    assert state["exercises"] >= 2 and state["solutions"] == state["exercises"]
+    assert state["last"] == "exercises", "the exercises are not the chapter's last section"
+    assert all(state["hidden"]), "a solution is visible before its toggle is clicked"
+    assert all(state["shown"]), "a solution's executed output does not show when opened"
+    assert visit.console_errors == [] and visit.failures == []
+
+
 def test_search_finds_stride(visits):
     def search(page):
         page.wait_for_selector("#search-results ul.search li a", timeout=30_000)
