@@ -2,6 +2,7 @@
 # Run the whole test suite, from a fresh clone of HEAD with a new .venv, on every
 # supported Python found on this machine; print one line per Python at the end.
 # Not part of CI: each run installs PyTorch for that Python (several GB).
+# KEEP=1 keeps each clone (and its .venv) instead of removing it after a pass.
 set -uo pipefail
 top=$(git rev-parse --show-toplevel)
 results=()
@@ -34,7 +35,7 @@ PY
 )
   summary=$(grep -E "^=+ .*(passed|failed)" "$dir/test.log" | sed 's/=//g; s/^ *//; s/ *$//' | paste -sd ';' -)
   results+=("Python $("$py" -c 'import platform; print(platform.python_version())'): $status in ${seconds}s [$versions] ($summary)")
-  [ "$status" = passed ] && rm -rf "$dir"
+  [ "$status" = passed ] && [ -z "${KEEP:-}" ] && rm -rf "$dir"
 done
 printf '%s\n' "${results[@]}"
 printf '%s\n' "${results[@]}" | grep -q FAILED && exit 1

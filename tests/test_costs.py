@@ -62,7 +62,7 @@ def test_stride_defaults_to_kernel_size():
     (lambda: pool2d_cost((1, 4, 4), 5), ValueError, r"no window fits"),
     (lambda: conv2d_cost((1, 4, 4), 0, 2), ValueError, r"out_channels must be a positive int, got 0"),
     (lambda: conv2d_cost((1, 4, 4), 1, 2, stride=(1,)), TypeError, r"stride must be an int or a pair"),
-    (lambda: conv2d_cost((1, 4, 4), 1, 2, stride=None), TypeError, r"stride must be an int or a pair of ints, got None"),
+    (lambda: conv2d_cost((1, 4, 4), 1, 2, stride=None), TypeError, r"stride must be an int or a pair of ints, got stride=None"),
 ])
 def test_bad_arguments(call, error, message):
     with pytest.raises(error, match=message):

@@ -7,22 +7,33 @@
 * :func:`output_size`, :func:`conv_output_size`: PyTorch's rules for the length of an output axis.
 * :func:`pool2d_cost`, :func:`conv2d_cost`: shapes, parameters and operation counts.
 * :func:`moved_point_maps`, :func:`kept_fraction`: exact invariance experiments.
+* :func:`relu_max_pool2d`: max pooling built from convolutions and ReLUs only.
+* :func:`lse_pool2d`, :func:`softmax_pool2d`: smooth pooling between mean and maximum.
+
+``poolkit.plot`` draws pooling figures; it needs matplotlib (the ``plot``
+extra) and is not imported here.
 """
 
 from . import functional, nn, windows
 from .costs import LayerCost, conv2d_cost, pool2d_cost
 from .invariance import kept_fraction, moved_point_maps
+from .relu_pool import relu_layers, relu_max_pool2d
 from .scratch import pool2d
 from .shapes import conv_output_size, output_size
+from .soft import lse_pool2d, softmax_pool2d
 
 __all__ = [
     "LayerCost",
     "conv2d_cost",
     "conv_output_size",
     "kept_fraction",
+    "lse_pool2d",
     "moved_point_maps",
     "output_size",
     "pool2d",
     "pool2d_cost",
+    "relu_layers",
+    "relu_max_pool2d",
+    "softmax_pool2d",
 ]
 __version__ = "0.1.0"

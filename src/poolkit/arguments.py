@@ -31,6 +31,14 @@ def as_tuple(op, name, value, dims):
     raise TypeError(f"{op}: {name} must be an int or a tuple of ints, got {name}={value!r}")
 
 
+def int_pair(name, value):
+    """An int, or a tuple/list of two ints, as a pair; ``TypeError`` otherwise."""
+    pair = (value, value) if _is_int(value) else value
+    if not (isinstance(pair, (tuple, list)) and len(pair) == 2 and all(_is_int(v) for v in pair)):
+        raise TypeError(f"{name} must be an int or a pair of ints, got {name}={value!r}")
+    return tuple(pair)
+
+
 def as_stride(op, stride, kernel_size, dims):
     """``None`` or an empty tuple means the kernel size, as in PyTorch."""
     if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0):

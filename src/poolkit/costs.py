@@ -13,6 +13,7 @@ operation counts are those of a direct implementation:
 
 from dataclasses import dataclass
 
+from .arguments import int_pair
 from .shapes import conv_output_size, output_size
 
 
@@ -31,14 +32,6 @@ class LayerCost:
     operations: int
 
 
-def _pair(name, value):
-    if isinstance(value, int) and not isinstance(value, bool):
-        return (value, value)
-    if isinstance(value, (tuple, list)) and len(value) == 2:
-        return tuple(value)
-    raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}")
-
-
 def _input_shape(shape):
     if not isinstance(shape, (tuple, list)) or len(shape) != 3:
         raise TypeError(f"shape must be (C, H, W), got {shape!r}")
@@ -50,9 +43,9 @@ def _input_shape(shape):
 
 def _spatial(shape, kernel_size, stride, padding, rule):
     _, h, w = _input_shape(shape)
-    k = _pair("kernel_size", kernel_size)
-    s = _pair("stride", stride)
-    p = _pair("padding", padding)
+    k = int_pair("kernel_size", kernel_size)
+    s = int_pair("stride", stride)
+    p = int_pair("padding", padding)
     return k, (rule(h, k[0], s[0], p[0]), rule(w, k[1], s[1], p[1]))
 
 

@@ -1,0 +1,280 @@
+"""Pictures of 2-D pooling: the input grid with its padding, the windows, the stride, the output.
+
+Needs matplotlib (``pip install "poolkit[plot]"``); ``import poolkit`` does not
+import this module. The figures are built on :class:`matplotlib.figure.Figure`
+directly, never through pyplot, so drawing one changes no global state, and
+the same arguments always give the same picture.
+
+Two layers:
+
+* :func:`pooling_layout` computes everything a picture shows, as plain data:
+  the padded input, which cells are padding, where each window sits, and the
+  output PyTorch computes. It does not need matplotlib.
+* :func:`draw_pooling` draws a layout. Every cell, window outline and stride
+  arrow carries a ``gid`` (see :func:`draw_pooling`), so tests can check the
+  geometry of the picture itself.
+"""
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch.nn import functional as F
+
+from .shapes import output_size
+
+MODES = ("max", "avg")
+# One colour per highlighted window, in order; cells of no window stay white.
+WINDOW_COLOURS = ("#f4a261", "#2a9d8f", "#e9c46a", "#8ab17d", "#e76f51", "#9c89b8")
+CELL_COLOUR = "#ffffff"
+PADDING_COLOUR = "#d9d9d9"
+EDGE_COLOUR = "#555555"
+
+
+@dataclass(frozen=True)
+class PoolingLayout:
+    """What a picture of pooling one ``(C, H, W)`` input shows.
+
+    Coordinates are ``(row, column)`` in the *padded* input, whose cell
+    ``(r, c)`` is input element ``(r - p_h, c - p_w)``.
+
+    Attributes:
+        values: ``(C, H + 2 p_h, W + 2 p_w)`` tensor, the padded input; padded
+            cells hold what pooling sees there: ``-inf`` for max pooling, ``0``
+            for average pooling (PyTorch's ``count_include_pad=True``).
+        padding_mask: bool tensor of the same shape, ``True`` on padded cells.
+        output: ``(C, H_out, W_out)`` tensor, the result of PyTorch's pooling.
+        windows: ``{(i, j): (top, left)}`` for every output position, the
+            window's top-left cell.
+        kernel_size, stride, padding: ``(h, w)`` pairs.
+        mode: ``'max'`` or ``'avg'``.
+    """
+
+    values: torch.Tensor
+    padding_mask: torch.Tensor
+    output: torch.Tensor
+    windows: dict
+    kernel_size: tuple
+    stride: tuple
+    padding: tuple
+    mode: str
+
+    def cells(self, i, j):
+        """The padded-input cells ``(row, column)`` of the window of output ``(i, j)``."""
+        if (i, j) not in self.windows:
+            raise ValueError(
+                f"window (i, j)={(i, j)!r} does not exist: the output is "
+                f"{tuple(self.output.shape[1:])}, so 0 <= i < {self.output.shape[1]} "
+                f"and 0 <= j < {self.output.shape[2]}"
+            )
+        top, left = self.windows[i, j]
+        k_h, k_w = self.kernel_size
+        return [(top + a, left + b) for a in range(k_h) for b in range(k_w)]
+
+
+def _pair(name, value, minimum):
+    pair = (value, value) if isinstance(value, int) and not isinstance(value, bool) else value
+    if not (isinstance(pair, (tuple, list)) and len(pair) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in pair)):
+        raise TypeError(f"{name} must be an int or a pair of ints, got {name}={value!r}")
+    if min(pair) < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {name}={value!r}")
+    return tuple(pair)
+
+
+def pooling_layout(X, kernel_size, stride=None, padding=0, mode="max"):
+    """Lay out the 2-D pooling of ``X`` as ``nn.MaxPool2d`` or ``nn.AvgPool2d`` computes it.
+
+    Args:
+        X: a floating tensor of shape ``(H, W)`` or ``(C, H, W)``.
+        kernel_size, stride, padding: ints or ``(h, w)`` pairs, as in
+            ``nn.MaxPool2d``; ``stride=None`` means ``kernel_size``.
+        mode: ``'max'`` or ``'avg'``.
+
+    Returns:
+        :class:`PoolingLayout`.
+
+    Raises:
+        TypeError, ValueError: naming the argument and its value, for anything
+            PyTorch would reject and for inputs that are not 2-D or 3-D.
+    """
+    if not isinstance(X, torch.Tensor):
+        raise TypeError(f"X must be a torch.Tensor, got {type(X).__name__}")
+    if X.dim() not in (2, 3):
+        raise ValueError(f"X must have shape (H, W) or (C, H, W), got shape {tuple(X.shape)}")
+    if not X.dtype.is_floating_point:
+        raise TypeError(f"X must have a floating dtype, got X.dtype={X.dtype}")
+    if mode not in MODES:
+        raise ValueError(f"mode must be 'max' or 'avg', got mode={mode!r}")
+    k = _pair("kernel_size", kernel_size, 1)
+    s = k if stride is None else _pair("stride", stride, 1)
+    p = _pair("padding", padding, 0)
+    planes = X if X.dim() == 3 else X[None]
+    shape = tuple(
+        output_size(n, k_, s_, p_) for n, k_, s_, p_ in zip(planes.shape[1:], k, s, p)
+    )                                              # raises ValueError naming the argument
+    pool = F.max_pool2d if mode == "max" else F.avg_pool2d
+    output = pool(planes.detach()[None], k, stride=s, padding=p)[0]
+    assert tuple(output.shape[1:]) == shape
+    fill = -math.inf if mode == "max" else 0.0
+    values = F.pad(planes.detach(), (p[1], p[1], p[0], p[0]), value=fill)
+    mask = torch.ones(values.shape, dtype=torch.bool)
+    mask[:, p[0]: p[0] + planes.shape[1], p[1]: p[1] + planes.shape[2]] = False
+    windows = {(i, j): (i * s[0], j * s[1]) for i in range(shape[0]) for j in range(shape[1])}
+    return PoolingLayout(values, mask, output, windows, k, s, p, mode)
+
+
+def _label(value):
+    if value == -math.inf:
+        return "\u2212\u221e"                     # −∞
+    if float(value).is_integer():
+        return f"{value:.0f}".replace("-", "\u2212")
+    return f"{value:.2f}".rstrip("0").replace("-", "\u2212")
+
+
+def _size(pair):
+    return f"{pair[0]}\u00d7{pair[1]}" if pair[0] != pair[1] else f"{pair[0]}\u00d7{pair[0]}"
+
+
+def default_title(layout):
+    """``'max pooling: window 3×3, padding 1, stride 2'``, from the layout."""
+    name = "max pooling" if layout.mode == "max" else "average pooling"
+    parts = [f"window {_size(layout.kernel_size)}"]
+    if any(layout.padding):
+        parts.append(f"padding {layout.padding[0] if len(set(layout.padding)) == 1 else layout.padding}")
+    parts.append(f"stride {layout.stride[0] if len(set(layout.stride)) == 1 else layout.stride}")
+    return f"{name}: " + ", ".join(parts)
+
+
+def _windows_argument(windows, layout):
+    if windows == "all":
+        return list(layout.windows)
+    if not isinstance(windows, (tuple, list)) or not all(
+            isinstance(w, (tuple, list)) and len(w) == 2 for w in windows):
+        raise TypeError(f"windows must be 'all' or a list of (i, j) output positions, got windows={windows!r}")
+    if len(windows) > len(WINDOW_COLOURS):
+        raise ValueError(f"windows can highlight at most {len(WINDOW_COLOURS)} windows, got {len(windows)}")
+    for w in windows:
+        layout.cells(*w)                               # raises ValueError for a window that does not exist
+    return [tuple(w) for w in windows]
+
+
+def draw_pooling(X, kernel_size, stride=None, padding=0, mode="max", windows=((0, 0),),
+                 title=None, cell_size=0.5):
+    """Draw the pooling of ``X``: for each channel, the padded input and the output.
+
+    The windows of the output positions in ``windows`` are outlined on the
+    input, each in its own colour; their cells are filled with that colour (a
+    cell in several windows takes the first one's), and so is the output cell
+    each window produces. For max pooling, the element that wins a highlighted
+    window is printed in bold. Padded cells are grey and show the value pooling
+    sees there, ``−∞`` for max pooling and ``0`` for average pooling. When two
+    highlighted windows are neighbours along a row (or a column), an arrow
+    between their corners is labelled with the stride (for the first such pair
+    along each axis).
+
+    Args:
+        X, kernel_size, stride, padding, mode: as in :func:`pooling_layout`.
+        windows: output positions ``(i, j)`` whose windows to highlight (at
+            most six), or ``'all'`` (too many colours for large outputs: cells
+            repeat colours beyond six).
+        title: the figure's title; ``None`` describes the window, padding and stride.
+        cell_size: inches per cell.
+
+    Returns:
+        A :class:`matplotlib.figure.Figure` with one axes per channel. Its
+        artists have these ``gid``\\ s (``c`` is the channel):
+
+        * ``in/c/r/q``: the input cell at padded row ``r``, column ``q`` (a Rectangle);
+        * ``out/c/i/j``: the output cell ``(i, j)``;
+        * ``window/c/i/j``: the outline of the window of output ``(i, j)``;
+        * ``stride/c/w/i/j`` and ``stride/c/h/i/j``: the stride arrow from the window of
+          output ``(i, j)`` to the next highlighted one along a row (``w``) or a column (``h``).
+    """
+    from matplotlib.figure import Figure
+    from matplotlib.patches import FancyArrowPatch, Rectangle
+
+    layout = pooling_layout(X, kernel_size, stride, padding, mode)
+    if not (isinstance(cell_size, (int, float)) and not isinstance(cell_size, bool) and 0 < cell_size <= 2):
+        raise ValueError(f"cell_size must be a number of inches in (0, 2], got cell_size={cell_size!r}")
+    highlighted = _windows_argument(windows, layout)
+    colour_of_window = {w: WINDOW_COLOURS[n % len(WINDOW_COLOURS)] for n, w in enumerate(highlighted)}
+    channels, rows, cols = layout.values.shape
+    out_rows, out_cols = layout.output.shape[1:]
+    gap = 2.2                                                  # cells between input and output
+    width = cols + gap + out_cols
+    pairs = set(highlighted)
+    margin_top = 1.0 if any((i, j + 1) in pairs for i, j in highlighted) else 0.15     # room for stride arrows
+    margin_left = 1.7 if any((i + 1, j) in pairs for i, j in highlighted) else 0.15
+    span_x, span_y = margin_left + width + 0.15, margin_top + rows + 0.15
+    title_h, channel_h = 0.45, (0.3 if channels > 1 else 0.0)  # inches
+    panel_h = span_y * cell_size + channel_h
+    fig_w, fig_h = span_x * cell_size, title_h + channels * panel_h
+    fig = Figure(figsize=(fig_w, fig_h), dpi=100)
+    fig.suptitle(default_title(layout) if title is None else title, fontsize=11, y=1 - 0.1 / fig_h, va="top")
+    axes = []
+    for c in range(channels):                                   # axes sized to their data: no margins
+        bottom = fig_h - title_h - (c + 1) * panel_h
+        axes.append(fig.add_axes((0, bottom / fig_h, 1, span_y * cell_size / fig_h)))
+
+    first_window = {}                                          # cell -> first highlighted window holding it
+    for w in highlighted:
+        for cell in layout.cells(*w):
+            first_window.setdefault(cell, w)
+
+    for c, ax in enumerate(axes):
+        ax.set_xlim(-margin_left, width + 0.15)
+        ax.set_ylim(rows + 0.15, -margin_top)                         # row 0 at the top
+        ax.set_aspect("equal")
+        ax.axis("off")
+        if channels > 1:
+            ax.set_title(f"channel {c}", fontsize=10, loc="left")
+        winners = set()
+        if mode == "max":
+            for w in highlighted:
+                cells = layout.cells(*w)
+                best = max(cells, key=lambda rc: layout.values[c, rc[0], rc[1]].item())
+                winners.add(best)
+        for r in range(rows):
+            for q in range(cols):
+                padded = bool(layout.padding_mask[c, r, q])
+                colour = (colour_of_window[first_window[r, q]] if (r, q) in first_window
+                          else PADDING_COLOUR if padded else CELL_COLOUR)
+                ax.add_patch(Rectangle((q, r), 1, 1, facecolor=colour, edgecolor=EDGE_COLOUR,
+                                       linewidth=0.8, hatch="//" if padded else None, gid=f"in/{c}/{r}/{q}"))
+                ax.text(q + 0.5, r + 0.5, _label(layout.values[c, r, q].item()), ha="center", va="center",
+                        fontsize=10, color="#444444" if padded else "black",
+                        fontweight="bold" if (r, q) in winners else "normal", gid=f"in-text/{c}/{r}/{q}")
+        for w in highlighted:
+            top, left = layout.windows[w]
+            ax.add_patch(Rectangle((left, top), layout.kernel_size[1], layout.kernel_size[0], fill=False,
+                                   edgecolor=colour_of_window[w], linewidth=2.5, gid=f"window/{c}/{w[0]}/{w[1]}"))
+        x0, y0 = cols + gap, (rows - out_rows) / 2
+        for i in range(out_rows):
+            for j in range(out_cols):
+                colour = colour_of_window.get((i, j), CELL_COLOUR)
+                ax.add_patch(Rectangle((x0 + j, y0 + i), 1, 1, facecolor=colour, edgecolor=EDGE_COLOUR,
+                                       linewidth=0.8, gid=f"out/{c}/{i}/{j}"))
+                ax.text(x0 + j + 0.5, y0 + i + 0.5, _label(layout.output[c, i, j].item()), ha="center",
+                        va="center", fontsize=10, gid=f"out-text/{c}/{i}/{j}")
+        ax.add_patch(FancyArrowPatch((cols + 0.3, rows / 2), (x0 - 0.3, rows / 2), arrowstyle="-|>",
+                                     mutation_scale=12, color=EDGE_COLOUR, gid=f"arrow/{c}"))
+        ax.text((cols + x0) / 2, rows / 2 - 0.35, mode, ha="center", va="bottom", fontsize=9)
+        drawn = set()                                          # one stride arrow per axis
+        for w in highlighted:
+            for axis, step in (("w", (0, 1)), ("h", (1, 0))):
+                nxt = (w[0] + step[0], w[1] + step[1])
+                if nxt not in colour_of_window or axis in drawn:
+                    continue
+                drawn.add(axis)
+                (t1, l1), (t2, l2) = layout.windows[w], layout.windows[nxt]
+                if axis == "w":
+                    start, end, at = (l1, -0.45), (l2, -0.45), ((l1 + l2) / 2, -0.6)
+                else:
+                    start, end, at = (-0.3, t1), (-0.3, t2), (-0.45, (t1 + t2) / 2)
+                ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=10,
+                                             color=EDGE_COLOUR, gid=f"stride/{c}/{axis}/{w[0]}/{w[1]}"))
+                s = layout.stride[1] if axis == "w" else layout.stride[0]
+                ax.text(*at, f"stride {s}", fontsize=8, ha="center" if axis == "w" else "right",
+                        va="bottom" if axis == "w" else "center", gid=f"stride-text/{c}/{axis}/{w[0]}/{w[1]}")
+    return fig
