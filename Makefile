@@ -70,8 +70,10 @@ $(ASSETS): package.json package-lock.json
 	$(NPM) ci --no-audit --no-fund
 	@touch $@
 
-# A full rebuild in which any warning fails the build.
+# A clean, full rebuild in which any warning fails the build (no page left over
+# from an earlier build reaches the browser tests).
 book-strict: $(STAMP) $(ASSETS)
+	rm -rf _build/html _build/.doctrees _build/jupyter_execute
 	$(BIN)/jupyter-book build . --all -W -n --keep-going
 
 # Every page of the build, served on 127.0.0.1 and opened in headless Chromium;
