@@ -7,9 +7,15 @@
 * :func:`output_size`, :func:`conv_output_size`: PyTorch's rules for the length of an output axis.
 * :func:`pool2d_cost`, :func:`conv2d_cost`: shapes, parameters and operation counts.
 * :func:`moved_point_maps`, :func:`kept_fraction`: exact invariance experiments.
+* :mod:`poolkit.blur`: BlurPool, anti-aliased downsampling (also as modules in :mod:`poolkit.nn`).
+* :mod:`poolkit.gradients`: the backward passes of max and average pooling by hand, and max unpooling.
+* :mod:`poolkit.smooth`: log-sum-exp and softmax pooling, smooth maxima.
+* :mod:`poolkit.consistency`: moving whole images and counting the predictions that survive.
+* :mod:`poolkit.training`: a small, deterministic digits classifier for comparing downsampling layers
+  (imports scikit-learn only when it loads the data).
 """
 
-from . import functional, nn, windows
+from . import blur, consistency, functional, gradients, nn, smooth, windows
 from .costs import LayerCost, conv2d_cost, pool2d_cost
 from .invariance import kept_fraction, moved_point_maps
 from .scratch import pool2d
