@@ -7,6 +7,7 @@ Each module stores its arguments and calls the functional op, exactly as
 from torch import nn
 
 from . import functional as F
+from .blur import blur_pool2d, max_blur_pool2d
 
 
 class _Pool(nn.Module):
@@ -134,3 +135,22 @@ class AdaptiveAvgPool2d(_AdaptiveAvgPool):
 class AdaptiveAvgPool3d(_AdaptiveAvgPool):
     """Module form of :func:`poolkit.functional.adaptive_avg_pool3d`."""
     op = staticmethod(F.adaptive_avg_pool3d)
+
+
+class BlurPool2d(_Pool):
+    """Module form of :func:`poolkit.blur.blur_pool2d`: a fixed binomial blur of every
+    channel, then subsampling by ``stride`` (Zhang, ICML 2019). It has no parameters
+    and works for any number of channels."""
+    op = staticmethod(blur_pool2d)
+
+    def __init__(self, filter_size=3, stride=2, pad_mode="reflect"):
+        super().__init__(filter_size=filter_size, stride=stride, pad_mode=pad_mode)
+
+
+class MaxBlurPool2d(_Pool):
+    """Module form of :func:`poolkit.blur.max_blur_pool2d`: max pooling with stride 1,
+    then :class:`BlurPool2d` (Zhang's anti-aliased replacement for ``MaxPool2d(2)``)."""
+    op = staticmethod(max_blur_pool2d)
+
+    def __init__(self, kernel_size=2, filter_size=3, stride=2, pad_mode="reflect"):
+        super().__init__(kernel_size=kernel_size, filter_size=filter_size, stride=stride, pad_mode=pad_mode)

@@ -1,0 +1,179 @@
+r"""Backward passes of max and average pooling, written by hand, and max unpooling.
+
+Autograd computes these for free; writing them out shows where the gradient
+goes. Both backward passes scatter each output's gradient into the input
+positions its window read, so overlapping windows add up:
+
+* max pooling sends the whole gradient of an output to the one element it
+  chose (the index of :func:`poolkit.functional.max_pool2d`: the first maximum
+  in window order, or the last NaN), and nothing to the others;
+* average pooling sends each of its window's real elements the gradient
+  divided by the divisor (by default the window size).
+
+:func:`max_unpool2d` puts pooled values back at the positions they came
+from, with zeros elsewhere, as ``torch.nn.functional.max_unpool2d`` does.
+"""
+
+import torch
+
+from . import windows as W
+from .arguments import as_stride, as_tuple, check_bool, check_input, check_positive
+
+
+def _check_grad(op, grad_output, input_shape):
+    if not isinstance(grad_output, torch.Tensor) or not grad_output.dtype.is_floating_point:
+        raise TypeError(f"{op}: grad_output must be a floating-point torch.Tensor, got {grad_output!r:.80}")
+    shape = tuple(input_shape) if isinstance(input_shape, (tuple, list, torch.Size)) else None
+    if shape is None or len(shape) != 4 or not all(isinstance(n, int) and n >= 1 for n in shape):
+        raise ValueError(f"{op}: input_shape must be (N, C, H, W) with positive ints, got input_shape={input_shape!r}")
+    if tuple(grad_output.shape[:2]) != shape[:2] or grad_output.dim() != 4:
+        raise ValueError(f"{op}: grad_output must be (N, C, H_out, W_out) with N, C of input_shape={shape}, "
+                         f"got grad_output of shape {tuple(grad_output.shape)}")
+    return shape
+
+
+def _scatter(grad_values, flat_index, shape):
+    """Add ``grad_values`` (N, C, ...) into a zero ``shape`` tensor at flat plane positions ``flat_index``."""
+    n, c = shape[:2]
+    grad_input = torch.zeros(n, c, shape[2] * shape[3], dtype=grad_values.dtype, device=grad_values.device)
+    grad_input.scatter_add_(-1, flat_index.reshape(n, c, -1), grad_values.reshape(n, c, -1))
+    return grad_input.reshape(shape)
+
+
+def max_pool2d_backward(grad_output, indices, input_shape):
+    r"""The gradient of :func:`poolkit.functional.max_pool2d` with respect to its input.
+
+    Args:
+        grad_output: ``(N, C, H_out, W_out)``, the gradient of the loss with
+            respect to the pooled output.
+        indices: int64 ``(N, C, H_out, W_out)``, as returned with
+            ``return_indices=True``: the flat position ``h * W + w`` each output
+            took its value from, ``-1`` for a window of padding only.
+        input_shape: ``(N, C, H, W)`` of the pooled input.
+
+    Returns:
+        ``(N, C, H, W)``: every position receives the sum of the gradients of
+        the outputs that chose it, and zero if none did.
+    """
+    op = "max_pool2d_backward"
+    shape = _check_grad(op, grad_output, input_shape)
+    if not isinstance(indices, torch.Tensor) or indices.dtype != torch.int64 or indices.shape != grad_output.shape:
+        raise ValueError(f"{op}: indices must be an int64 tensor of the shape of grad_output "
+                         f"{tuple(grad_output.shape)}, got {indices!r:.80}")
+    plane = shape[2] * shape[3]
+    if indices.numel() and (indices.min() < -1 or indices.max() >= plane):
+        raise ValueError(f"{op}: indices must lie in [-1, {plane - 1}] for input_shape={shape}, "
+                         f"got values from {indices.min().item()} to {indices.max().item()}")
+    chosen = indices >= 0                                      # -1: nothing was chosen
+    return _scatter(torch.where(chosen, grad_output, 0), indices.clamp(min=0), shape)
+
+
+def avg_pool2d_backward(grad_output, input_shape, kernel_size, stride=None, padding=0, ceil_mode=False,
+                        count_include_pad=True):
+    r"""The gradient of :func:`poolkit.functional.avg_pool2d` with respect to its input.
+
+    Args:
+        grad_output: ``(N, C, H_out, W_out)``.
+        input_shape: ``(N, C, H, W)`` of the pooled input.
+        kernel_size, stride, padding, ceil_mode, count_include_pad: the
+            arguments of the forward pass.
+
+    Returns:
+        ``(N, C, H, W)``: each output's gradient, divided by its window's
+        divisor, added to every real element of its window.
+    """
+    op = "avg_pool2d_backward"
+    shape = _check_grad(op, grad_output, input_shape)
+    kernel = as_tuple(op, "kernel_size", kernel_size, 2)
+    steps = as_stride(op, stride, kernel, 2)
+    pads = as_tuple(op, "padding", padding, 2)
+    check_bool(op, "ceil_mode", ceil_mode)
+    check_bool(op, "count_include_pad", count_include_pad)
+    check_positive(op, "kernel_size", kernel)
+    check_positive(op, "stride", steps)
+    if any(p < 0 or p > k // 2 for p, k in zip(pads, kernel)):
+        raise ValueError(f"{op}: padding must be in 0..kernel_size // 2, got padding={pads} with kernel_size={kernel}")
+    windows = [W.sliding(n, k, s, p, 1, ceil_mode) for n, k, s, p in zip(shape[2:], kernel, steps, pads)]
+    if tuple(grad_output.shape[2:]) != tuple(w.out for w in windows):
+        raise ValueError(f"{op}: grad_output must be {tuple(w.out for w in windows)} spatially for these "
+                         f"arguments, got grad_output of shape {tuple(grad_output.shape)}")
+    divisor = 1
+    for i, w in enumerate(windows):                            # the divisor rule of the forward pass
+        first = w.positions[:, 0]
+        last = torch.minimum(first + w.width, torch.tensor(w.size + w.left))
+        if not count_include_pad:
+            first, last = first.clamp(min=0), last.clamp(max=w.size)
+        divisor = divisor * (last - first).reshape([-1, 1] if i == 0 else [1, -1])
+    share = grad_output / divisor.to(grad_output.device, grad_output.dtype)     # (N, C, H_out, W_out)
+    valid = W.valid_mask(windows).to(grad_output.device)                      # (H_out, W_out, k_h, k_w)
+    values = torch.where(valid, share[..., None, None], 0).expand(*shape[:2], *valid.shape)
+    flat = W.flat_positions(windows).clamp(0, shape[2] * shape[3] - 1).to(grad_output.device)
+    return _scatter(values, flat.expand(values.shape), shape)
+
+
+def unpool_output_size(input_size, kernel_size, stride=None, padding=0, output_size=None):
+    r"""The spatial size :func:`max_unpool2d` returns.
+
+    Without ``output_size`` it is the largest input that pools to
+    ``input_size`` without ceil mode: :math:`(n - 1)s + k - 2p` per axis. An
+    input of any of the sizes that pool to ``n`` can be asked for instead: each
+    entry of ``output_size`` must lie strictly between the default minus and
+    plus the stride, as in PyTorch.
+
+    Args:
+        input_size: ``(H_in, W_in)`` of the pooled tensor.
+        kernel_size, stride, padding: the arguments of the max pooling.
+        output_size: ``None``, ``(H, W)`` or ``(N, C, H, W)``.
+
+    Returns:
+        ``(H, W)``, a tuple of ints.
+    """
+    op = "max_unpool2d"
+    kernel = as_tuple(op, "kernel_size", kernel_size, 2)
+    steps = as_stride(op, stride, kernel, 2)
+    pads = as_tuple(op, "padding", padding, 2)
+    check_positive(op, "kernel_size", kernel)
+    check_positive(op, "stride", steps)
+    default = tuple((n - 1) * s + k - 2 * p for n, s, k, p in zip(input_size, steps, kernel, pads))
+    if output_size is None:
+        return default
+    if not isinstance(output_size, (tuple, list, torch.Size)) or len(output_size) not in (2, 4):
+        raise ValueError(f"{op}: output_size must be (H, W) or (N, C, H, W), got output_size={output_size!r}")
+    size = tuple(output_size)[-2:]
+    for n, d, s in zip(size, default, steps):
+        if isinstance(n, bool) or not isinstance(n, int) or not d - s < n < d + s:
+            raise ValueError(f"{op}: output_size entries must be ints strictly between default - stride and "
+                             f"default + stride, got output_size={output_size!r} with default {default} "
+                             f"and stride {steps}")
+    return size
+
+
+def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    r"""Partial inverse of max pooling, as ``torch.nn.functional.max_unpool2d``.
+
+    Args:
+        input: pooled values ``(N, C, H_in, W_in)`` or ``(C, H_in, W_in)``.
+        indices: the int64 indices max pooling returned with them, same shape.
+        kernel_size, stride, padding: the arguments of that max pooling.
+        output_size: the size of the pooled input, when the default of
+            :func:`unpool_output_size` is not it (several sizes pool to the same output).
+
+    Returns:
+        ``(N, C, H, W)`` (or without ``N``): zeros, except that each value of
+        ``input`` sits at the position its index names.
+    """
+    op = "max_unpool2d"
+    x, batched = check_input(op, input, 2)
+    if not isinstance(indices, torch.Tensor) or indices.dtype != torch.int64 or indices.shape != input.shape:
+        raise ValueError(f"{op}: indices must be an int64 tensor of the shape of input {tuple(input.shape)}, "
+                         f"got {indices!r:.80}")
+    h, w = unpool_output_size(x.shape[2:], kernel_size, stride, padding, output_size)
+    index = indices if batched else indices.unsqueeze(0)
+    if index.numel() and (index.min() < 0 or index.max() >= h * w):
+        raise ValueError(f"{op}: indices must lie in [0, {h * w - 1}] for an output of size {(h, w)}, "
+                         f"got values from {index.min().item()} to {index.max().item()}")
+    n, c = x.shape[:2]
+    out = torch.zeros(n, c, h * w, dtype=x.dtype, device=x.device)
+    out.scatter_(-1, index.reshape(n, c, -1), x.reshape(n, c, -1))
+    out = out.reshape(n, c, h, w)
+    return out if batched else out.squeeze(0)
