@@ -31,11 +31,11 @@ def output_text(cell):
 
 def test_the_table_of_contents_lists_every_chapter_in_order():
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    chapters, reference = toc["parts"]
-    assert chapters["numbered"] is True
-    files = [ch["file"] for ch in chapters["chapters"]]
+    *parts, reference = toc["parts"]
+    assert all(part["numbered"] is True for part in parts)
+    files = [ch["file"] for part in parts for ch in part["chapters"]]
     assert files == [f"chapters/{nb.stem}" for nb in NOTEBOOKS]
-    assert len(files) >= 5
+    assert len(files) >= 9
     assert [ch["file"] for ch in reference["chapters"]] == ["glossary"]
 
 
