@@ -13,6 +13,11 @@ def _is_int(value):
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def is_real(value):
+    """True for an int or a float, but not a bool."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def as_tuple(op, name, value, dims):
     """An int, or a tuple/list of 1 or ``dims`` ints, as a tuple of ``dims`` ints."""
     if _is_int(value):
@@ -31,11 +36,14 @@ def as_tuple(op, name, value, dims):
     raise TypeError(f"{op}: {name} must be an int or a tuple of ints, got {name}={value!r}")
 
 
-def int_pair(name, value):
-    """An int, or a tuple/list of two ints, as a pair; ``TypeError`` otherwise."""
+def int_pair(name, value, minimum=None):
+    """An int, or a tuple/list of two ints, as a pair; ``TypeError`` otherwise, and
+    ``ValueError`` if an entry is below ``minimum`` (when given)."""
     pair = (value, value) if _is_int(value) else value
     if not (isinstance(pair, (tuple, list)) and len(pair) == 2 and all(_is_int(v) for v in pair)):
         raise TypeError(f"{name} must be an int or a pair of ints, got {name}={value!r}")
+    if minimum is not None and min(pair) < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {name}={value!r}")
     return tuple(pair)
 
 

@@ -18,9 +18,8 @@ import math
 
 import torch
 
+from .arguments import is_real
 
-def _is_real(value):
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def move_images(images, shift=(0, 0), angle=0.0, scale=1.0):
@@ -44,11 +43,11 @@ def move_images(images, shift=(0, 0), angle=0.0, scale=1.0):
     """
     if not isinstance(images, torch.Tensor) or images.dim() != 4:
         raise ValueError(f"move_images: images must be an (N, C, H, W) tensor, got {images!r:.80}")
-    if not (isinstance(shift, (tuple, list)) and len(shift) == 2 and all(map(_is_real, shift))):
+    if not (isinstance(shift, (tuple, list)) and len(shift) == 2 and all(map(is_real, shift))):
         raise TypeError(f"move_images: shift must be a pair (rows, columns) of numbers, got shift={shift!r}")
-    if not _is_real(angle) or not math.isfinite(angle):
+    if not is_real(angle) or not math.isfinite(angle):
         raise ValueError(f"move_images: angle must be a finite number of degrees, got angle={angle!r}")
-    if not _is_real(scale) or not (math.isfinite(scale) and scale > 0):
+    if not is_real(scale) or not (math.isfinite(scale) and scale > 0):
         raise ValueError(f"move_images: scale must be a positive finite number, got scale={scale!r}")
     if not all(map(math.isfinite, shift)):
         raise ValueError(f"move_images: shift must be finite, got shift={shift!r}")

@@ -11,6 +11,8 @@ import math
 
 import torch
 
+from .arguments import is_real
+
 
 def moved_point_maps(size, shift=(0, 0), angle=0.0, scale=1.0):
     """Pairs of one-pixel maps, before and after moving the pixel.
@@ -33,15 +35,15 @@ def moved_point_maps(size, shift=(0, 0), angle=0.0, scale=1.0):
     """
     if isinstance(size, bool) or not isinstance(size, int) or size < 1:
         raise ValueError(f"size must be a positive int, got {size!r}")
-    if not (isinstance(shift, (tuple, list)) and len(shift) == 2 and all(map(_is_real, shift))):
+    if not (isinstance(shift, (tuple, list)) and len(shift) == 2 and all(map(is_real, shift))):
         raise TypeError(f"shift must be a pair (rows, columns) of numbers, got {shift!r}")
     if not all(map(math.isfinite, shift)):
         raise ValueError(f"shift must be finite, got {shift!r}")
-    if not _is_real(angle):
+    if not is_real(angle):
         raise TypeError(f"angle must be a number of degrees, got {angle!r}")
     if not math.isfinite(angle):
         raise ValueError(f"angle must be finite, got {angle!r}")
-    if not _is_real(scale):
+    if not is_real(scale):
         raise TypeError(f"scale must be a number, got {scale!r}")
     if not (math.isfinite(scale) and 0 < scale <= size):
         raise ValueError(f"scale must be positive, finite and at most size={size}, got {scale!r}")
@@ -58,9 +60,6 @@ def moved_point_maps(size, shift=(0, 0), angle=0.0, scale=1.0):
     inside = ((moved >= 0) & (moved < size)).all(dim=1)
     return _point_maps(points.long()[inside], size), _point_maps(moved[inside], size)
 
-
-def _is_real(value):
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _point_maps(points, size):

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import torch
 from torch.nn import functional as F
 
+from .arguments import int_pair
 from .shapes import output_size
 
 MODES = ("max", "avg")
@@ -72,16 +73,6 @@ class PoolingLayout:
         return [(top + a, left + b) for a in range(k_h) for b in range(k_w)]
 
 
-def _pair(name, value, minimum):
-    pair = (value, value) if isinstance(value, int) and not isinstance(value, bool) else value
-    if not (isinstance(pair, (tuple, list)) and len(pair) == 2
-            and all(isinstance(v, int) and not isinstance(v, bool) for v in pair)):
-        raise TypeError(f"{name} must be an int or a pair of ints, got {name}={value!r}")
-    if min(pair) < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {name}={value!r}")
-    return tuple(pair)
-
-
 def pooling_layout(X, kernel_size, stride=None, padding=0, mode="max"):
     """Lay out the 2-D pooling of ``X`` as ``nn.MaxPool2d`` or ``nn.AvgPool2d`` computes it.
 
@@ -106,9 +97,9 @@ def pooling_layout(X, kernel_size, stride=None, padding=0, mode="max"):
         raise TypeError(f"X must have a floating dtype, got X.dtype={X.dtype}")
     if mode not in MODES:
         raise ValueError(f"mode must be 'max' or 'avg', got mode={mode!r}")
-    k = _pair("kernel_size", kernel_size, 1)
-    s = k if stride is None else _pair("stride", stride, 1)
-    p = _pair("padding", padding, 0)
+    k = int_pair("kernel_size", kernel_size, 1)
+    s = k if stride is None else int_pair("stride", stride, 1)
+    p = int_pair("padding", padding, 0)
     planes = X if X.dim() == 3 else X[None]
     shape = tuple(
         output_size(n, k_, s_, p_) for n, k_, s_, p_ in zip(planes.shape[1:], k, s, p)
@@ -133,7 +124,7 @@ def _label(value):
 
 
 def _size(pair):
-    return f"{pair[0]}\u00d7{pair[1]}" if pair[0] != pair[1] else f"{pair[0]}\u00d7{pair[0]}"
+    return f"{pair[0]}\u00d7{pair[1]}"
 
 
 def default_title(layout):

@@ -43,13 +43,6 @@ def dilations(k):
     return out
 
 
-def _pair_int(name, value):
-    pair = int_pair(name, value)
-    if min(pair) < 1:
-        raise ValueError(f"{name} must be at least 1, got {name}={value!r}")
-    return pair
-
-
 def relu_max_pool2d(kernel_size, stride=None, channels=1):
     """An ``nn.Sequential`` of ``Conv2d`` and ``ReLU`` layers equal to ``nn.MaxPool2d(kernel_size, stride)``.
 
@@ -70,8 +63,8 @@ def relu_max_pool2d(kernel_size, stride=None, channels=1):
         the convolutions. Padding is not offered: max pooling pads with
         ``-inf``, which a convolution's zero padding cannot imitate.
     """
-    k = _pair_int("kernel_size", kernel_size)
-    s = k if stride is None else _pair_int("stride", stride)
+    k = int_pair("kernel_size", kernel_size, 1)
+    s = k if stride is None else int_pair("stride", stride, 1)
     if isinstance(channels, bool) or not isinstance(channels, int) or channels < 1:
         raise ValueError(f"channels must be a positive int, got channels={channels!r}")
     if k == (1, 1):
@@ -94,5 +87,5 @@ def relu_max_pool2d(kernel_size, stride=None, channels=1):
 
 def relu_layers(kernel_size):
     """How many ReLU layers :func:`relu_max_pool2d` uses: ``ceil(log2 k_h) + ceil(log2 k_w)``."""
-    k_h, k_w = _pair_int("kernel_size", kernel_size)
+    k_h, k_w = int_pair("kernel_size", kernel_size, 1)
     return math.ceil(math.log2(k_h)) + math.ceil(math.log2(k_w))
