@@ -3,6 +3,8 @@
 * :mod:`poolkit.functional` and :mod:`poolkit.nn`: PyTorch's pooling ops and
   modules (max, average, power-average, adaptive; 1-D to 3-D), written in plain
   tensor operations on one sliding-window primitive, :mod:`poolkit.windows`.
+* :mod:`poolkit.separable`: the fast path behind max and average pooling: one dimension at a time,
+  doubling the window, in cache-sized blocks.
 * :func:`pool2d`: the from-scratch, two-loop 2-D pooling of the first chapters.
 * :func:`output_size`, :func:`conv_output_size`: PyTorch's rules for the length of an output axis.
 * :func:`pool2d_cost`, :func:`conv2d_cost`: shapes, parameters and operation counts.
@@ -19,7 +21,7 @@
 extra) and is not imported here.
 """
 
-from . import blur, consistency, functional, gradients, nn, smooth, windows
+from . import blur, consistency, functional, gradients, nn, separable, smooth, windows
 from .costs import LayerCost, conv2d_cost, pool2d_cost
 from .invariance import kept_fraction, moved_point_maps
 from .relu_pool import relu_layers, relu_max_pool2d

@@ -1,8 +1,21 @@
 r"""Pooling ops with the names, signatures and results of ``torch.nn.functional``.
 
-Every op here is written in plain PyTorch tensor operations on top of one
-primitive, :mod:`poolkit.windows`: the input becomes a tensor of windows,
-``(N, C, *out, *window)``, and the op reduces its last axes.
+Every op here is written in plain PyTorch tensor operations. The reference
+path rests on one primitive, :mod:`poolkit.windows`: the input becomes a tensor
+of windows, ``(N, C, *out, *window)``, and the op reduces its last axes.
+
+Max and average pooling have a second, faster path, :mod:`poolkit.separable`,
+which pools one dimension at a time in cache-sized blocks, and doubles the
+window width at each step where the stride is 1. The ops choose it by
+themselves whenever it can give the same answer:
+
+* ``max_pool*`` use it unless ``return_indices=True`` or the input requires
+  grad (with autograd on). It does not track which element won, so indices and
+  gradients come from the window path. Its values are the window path's, bit
+  for bit.
+* ``avg_pool*`` use it for float32 and float64 inputs that do not require
+  grad. It adds each window in another order, so it agrees with PyTorch
+  within :func:`poolkit.separable.sum_error_bound`.
 
 * max pooling takes the largest element of each window, padding counting as
   :math:`-\infty`;
@@ -12,7 +25,7 @@ primitive, :mod:`poolkit.windows`: the input becomes a tensor of windows,
 
 Inputs are ``(N, C, *spatial)`` or unbatched ``(C, *spatial)`` tensors of a
 floating dtype, in any memory layout. The results equal PyTorch's: max pooling
-bit for bit, with the same indices, the same NaN propagation and the same
+bit for bit (for float16 and bfloat16, up to the payload bits of NaNs), with the same indices, the same NaN propagation and the same
 gradients; average pooling within floating-point rounding (the window sums are
 added in another order). Bad arguments raise ``TypeError`` or ``ValueError``
 wherever PyTorch raises, naming the parameter and the value.
@@ -28,6 +41,7 @@ passes no gradient to the input.
 
 import torch
 
+from . import separable
 from . import windows as W
 from .arguments import as_stride, as_tuple, check_bool, check_input, check_positive
 
@@ -53,31 +67,8 @@ def _pool_windows(op, x, dims, kernel_size, stride, padding, dilation, ceil_mode
         ) from None
 
 
-def _reduce_max(x, windows, return_indices):
-    """Max over the window axes, with PyTorch's choice of element: the first
-    maximum in window order, or the last NaN if the window holds a NaN."""
-    d = len(windows)
-    fill = float("-inf")
-    values = W.gather(x, windows, fill)
-    values = values.flatten(2 + d)                                      # (N, C, *out, K)
-    valid = W.valid_mask(windows).reshape(*values.shape[2:]).to(x.device)
-    slot = torch.arange(1, values.shape[-1] + 1, device=x.device)
-    nan = values.isnan()
-    largest = values.amax(-1, keepdim=True)
-    first_max = ((values == largest) & valid).to(torch.uint8).argmax(-1)
-    last_nan = (nan * slot).argmax(-1)
-    choice = torch.where(nan.any(-1), last_nan, first_max)
-    out = values.gather(-1, choice.unsqueeze(-1)).squeeze(-1)
-    empty = ~valid.any(-1)                                              # windows of padding only
-    if empty.any():
-        out = torch.where(empty, torch.tensor(fill, dtype=out.dtype, device=x.device), out)
-    if not return_indices:
-        return out
-    flat = W.flat_positions(windows).reshape(*values.shape[2:]).to(x.device)
-    indices = flat.expand(values.shape).gather(-1, choice.unsqueeze(-1)).squeeze(-1)
-    if empty.any():
-        indices = torch.where(empty, torch.tensor(-1, device=x.device), indices)
-    return out, indices
+def _needs_grad(x):
+    return x.requires_grad and torch.is_grad_enabled()
 
 
 def _finish(result, batched):
@@ -92,7 +83,11 @@ def _max_pool(op, dims, input, kernel_size, stride, padding, dilation, ceil_mode
     x, batched = check_input(op, input, dims)
     check_bool(op, "return_indices", return_indices)
     windows = _pool_windows(op, x, dims, kernel_size, stride, padding, dilation, ceil_mode)
-    return _finish(_reduce_max(x, windows, return_indices), batched)
+    if return_indices or _needs_grad(x):
+        result = W.reduce_max(x, windows, return_indices)
+    else:
+        result = separable.max_pool(x, windows)
+    return _finish(result, batched)
 
 
 def _avg_pool(op, dims, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
@@ -110,9 +105,9 @@ def _avg_pool(op, dims, input, kernel_size, stride, padding, ceil_mode, count_in
             f"{op}: the input must be at least as large as the kernel in every dimension, "
             f"got input of shape {tuple(x.shape)} and kernel_size={tuple(w.width for w in windows)}"
         )
-    sums = W.gather(x, windows, 0.0).sum(dim=tuple(range(-dims, 0)))
+    method = "window" if _needs_grad(x) or x.dtype not in (torch.float32, torch.float64) else "auto"
     if divisor_override is not None:
-        return _finish(sums / divisor_override, batched)
+        return _finish(_avg_layout(separable.sum_pool(x, windows, method, divisor_override), dims), batched)
     divisor = 1
     for i, w in enumerate(windows):
         first = w.positions[:, 0]
@@ -122,7 +117,13 @@ def _avg_pool(op, dims, input, kernel_size, stride, padding, ceil_mode, count_in
         shape = [1] * dims
         shape[i] = w.out
         divisor = divisor * (last - first).reshape(shape)
-    return _finish(sums / divisor.to(x.device, sums.dtype), batched)
+    divisor = divisor.to(x.device, x.dtype)
+    return _finish(_avg_layout(separable.sum_pool(x, windows, method, divisor), dims), batched)
+
+
+def _avg_layout(out, dims):
+    # PyTorch's avg_pool3d returns a contiguous tensor even for a channels-last input.
+    return out.contiguous() if dims == 3 else out
 
 
 def _lp_pool(op, dims, input, norm_type, kernel_size, stride, ceil_mode):
@@ -178,7 +179,7 @@ def _adaptive_max_pool(op, dims, input, output_size, return_indices):
     x, batched = check_input(op, input, dims)
     check_bool(op, "return_indices", return_indices)
     windows = _adaptive_windows(op, x, dims, output_size)
-    return _finish(_reduce_max(x, windows, return_indices), batched)
+    return _finish(W.reduce_max(x, windows, return_indices), batched)
 
 
 def _adaptive_avg_pool(op, dims, input, output_size):
@@ -201,6 +202,8 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
         ceil_mode: count windows with a ceiling instead of a floor (see :func:`poolkit.output_size`).
         return_indices: also return, for each output, the index of the chosen
             element in the input's last axis (``-1`` for a window of padding only).
+            Indices, and inputs that require grad, take the window path; the
+            rest takes the faster separable path (see the module's text).
 
     Returns:
         ``(N, C, L_out)`` (or ``(C, L_out)``), and the int64 indices if asked for, where

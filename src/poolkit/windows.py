@@ -131,3 +131,30 @@ def flat_positions(windows):
     for p, s in zip(_broadcast(windows, [w.positions for w in windows]), reversed(strides)):
         flat = flat + p * s
     return flat
+
+
+def reduce_max(x, windows, return_indices):
+    """Max over the window axes, with PyTorch's choice of element: the first
+    maximum in window order, or the last NaN if the window holds a NaN."""
+    d = len(windows)
+    fill = float("-inf")
+    values = gather(x, windows, fill)
+    values = values.flatten(2 + d)                                      # (N, C, *out, K)
+    valid = valid_mask(windows).reshape(*values.shape[2:]).to(x.device)
+    slot = torch.arange(1, values.shape[-1] + 1, device=x.device)
+    nan = values.isnan()
+    largest = values.amax(-1, keepdim=True)
+    first_max = ((values == largest) & valid).to(torch.uint8).argmax(-1)
+    last_nan = (nan * slot).argmax(-1)
+    choice = torch.where(nan.any(-1), last_nan, first_max)
+    out = values.gather(-1, choice.unsqueeze(-1)).squeeze(-1)
+    empty = ~valid.any(-1)                                              # windows of padding only
+    if empty.any():
+        out = torch.where(empty, torch.tensor(fill, dtype=out.dtype, device=x.device), out)
+    if not return_indices:
+        return out
+    flat = flat_positions(windows).reshape(*values.shape[2:]).to(x.device)
+    indices = flat.expand(values.shape).gather(-1, choice.unsqueeze(-1)).squeeze(-1)
+    if empty.any():
+        indices = torch.where(empty, torch.tensor(-1, device=x.device), indices)
+    return out, indices
