@@ -100,7 +100,7 @@ execute: $(STAMP)
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace chapters/*.ipynb
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/general_vs_native.py
+	$(BIN)/python benchmarks/pooling.py
 
 clean:
 	rm -rf _build

@@ -229,6 +229,11 @@ def test_inference_mode_then_normal_mode():
     with torch.inference_mode():
         first = P.max_pool2d(x, 5, 1, 2)
     assert torch.equal(P.max_pool2d(x, 5, 1, 2), first)       # the buffers made in inference mode work
+    with torch.inference_mode():
+        P.max_pool2d(x, 3, 1, 1, return_indices=True)           # caches the window records
+    y = x.clone().requires_grad_()
+    P.max_pool2d(y, 3, 1, 1).sum().backward()                  # autograd can save them
+    assert y.grad.sum() == 12 * 12 * 3
 
 
 def test_threads_get_their_own_buffers():

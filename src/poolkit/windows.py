@@ -12,6 +12,7 @@ windows and :func:`adaptive` for adaptive pooling's bins, and one function,
 :func:`gather`, turns them into the window tensor.
 """
 
+import functools
 from dataclasses import dataclass
 
 import torch
@@ -49,12 +50,18 @@ class Windows:
         return self.positions.shape[1]
 
 
+@functools.lru_cache(maxsize=256)
 def sliding(size, kernel_size, stride, padding, dilation, ceil_mode):
     """Windows of ``kernel_size`` slots, ``dilation`` apart, starting every ``stride``
-    positions from ``-padding``; their count follows :func:`poolkit.output_size`."""
+    positions from ``-padding``; their count follows :func:`poolkit.output_size`.
+
+    Records are cached (a network asks for the same ones at every step) and
+    shared, so their tensors must not be changed in place.
+    """
     out = output_size(size, kernel_size, stride, padding, dilation, ceil_mode)
-    positions = (torch.arange(out) * stride - padding)[:, None] + torch.arange(kernel_size) * dilation
-    valid = (positions >= 0) & (positions < size)
+    with torch.inference_mode(False):      # usable by autograd even if first made in inference mode
+        positions = (torch.arange(out) * stride - padding)[:, None] + torch.arange(kernel_size) * dilation
+        valid = (positions >= 0) & (positions < size)
     return Windows(size, positions, valid, stride, dilation, padding)
 
 
