@@ -20,8 +20,6 @@ Run with: make bench   (or python benchmarks/pooling.py --help)
 """
 
 import argparse
-import statistics
-import time
 from dataclasses import dataclass
 
 import torch
@@ -30,6 +28,7 @@ import torch.nn.functional as F
 import poolkit
 import poolkit.functional as P
 from poolkit import separable, windows
+from poolkit.timing import interleaved
 
 
 @dataclass(frozen=True)
@@ -99,24 +98,13 @@ def check(case, op, impls, x):
             assert ((out.double() - ref.double()).abs() <= bound).all(), f"{case.name} {name}"
 
 
-def median_times(impls, rounds):
-    times = {name: [] for name in impls}
-    for _, fn, _ in impls.values():
-        fn()                                          # warm up: buffers, caches
-    for _ in range(rounds):
-        for name, (_, fn, planes) in impls.items():   # interleaved
-            start = time.perf_counter()
-            fn()
-            times[name].append((time.perf_counter() - start) * planes)
-    return {name: statistics.median(t) for name, t in times.items()}
-
-
 def run_case(case, op, rounds):
     x = torch.randn(case.shape, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         impls = implementations(case, op, x)
         check(case, op, impls, x)
-        t = median_times(impls, rounds)
+        t = interleaved({name: fn for name, (_, fn, _) in impls.items()}, rounds)
+        t = {name: seconds * impls[name][2] for name, seconds in t.items()}
     best_native = min(t["native"], t["native CL"])
     print(f"\n{op}_pool2d {case.name}: input {case.shape}, kernel {case.kernel}, "
           f"stride {case.stride}, padding {case.padding}")
