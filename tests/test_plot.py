@@ -208,3 +208,26 @@ def test_the_same_arguments_give_the_same_png():
 def test_bad_arguments(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+@pytest.mark.parametrize("k", [1, 2, 5, 8, 13])
+def test_draw_doubling_shows_each_width_as_two_halves(k):
+    from poolkit.plot import draw_doubling
+    from poolkit.running import doubling_widths
+    found = artists(draw_doubling(k))
+    widths = doubling_widths(k)
+    for r, width in enumerate(widths):
+        coloured = [q for q in range(k) if to_hex(found[f"slot/{r}/{q}"].get_facecolor()) != CELL_COLOUR]
+        assert coloured == list(range(width))                       # the row's window, nothing else
+        hatched = [q for q in range(k) if found[f"slot/{r}/{q}"].get_hatch()]
+        before = widths[r - 1] if r else 0
+        assert len(hatched) == max(2 * before - width, 0)           # overlap only when not doubling exactly
+    assert found[f"label/{len(widths) - 1}"].get_text().startswith(f"width {k}")
+
+
+def test_draw_doubling_rejects_a_bad_kernel():
+    from poolkit.plot import draw_doubling
+    with pytest.raises(ValueError, match="kernel_size=0"):
+        draw_doubling(0)
+    with pytest.raises(ValueError, match=r"kernel_size=\(3, 5\)"):
+        draw_doubling((3, 5))

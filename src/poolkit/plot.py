@@ -10,6 +10,8 @@ Two layers:
 * :func:`pooling_layout` computes everything a picture shows, as plain data:
   the padded input, which cells are padding, where each window sits, and the
   output PyTorch computes. It does not need matplotlib.
+* :func:`draw_doubling` draws how a wide window is built from narrower ones,
+  the fast path of :mod:`poolkit.separable`.
 * :func:`draw_pooling` draws a layout. Every cell, window outline and stride
   arrow carries a ``gid`` (see :func:`draw_pooling`), so tests can check the
   geometry of the picture itself.
@@ -268,4 +270,47 @@ def draw_pooling(X, kernel_size, stride=None, padding=0, mode="max", windows=((0
                 s = layout.stride[1] if axis == "w" else layout.stride[0]
                 ax.text(*at, f"stride {s}", fontsize=8, ha="center" if axis == "w" else "right",
                         va="bottom" if axis == "w" else "center", gid=f"stride-text/{c}/{axis}/{w[0]}/{w[1]}")
+    return fig
+
+
+def draw_doubling(kernel_size, cell_size=0.4):
+    """Draw how doubling builds a window of ``kernel_size`` slots along one axis.
+
+    Row ``r`` shows the window of width ``w_r`` starting at slot 0 as the union
+    of two windows of the previous width ``w_{r-1}``: one at slot 0 (first
+    colour) and one shifted by ``w_r - w_{r-1}`` (second colour). Slots in both
+    are hatched; the last step overlaps whenever ``kernel_size`` is not a power
+    of two, which is harmless for a maximum and would count slots twice in a sum.
+
+    Returns:
+        A :class:`matplotlib.figure.Figure`. Slot ``q`` of row ``r`` is the Rectangle
+        with ``gid`` ``slot/r/q``; its label is the text ``label/r``.
+    """
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Rectangle
+
+    from .running import doubling_widths
+
+    if isinstance(kernel_size, bool) or not isinstance(kernel_size, int) or kernel_size < 1:
+        raise ValueError(f"draw_doubling: kernel_size must be a positive int, got kernel_size={kernel_size!r}")
+    widths = doubling_widths(kernel_size)
+    rows, cols = len(widths), widths[-1]
+    fig = Figure(figsize=(cell_size * (cols + 10), cell_size * (rows + 1)))
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_xlim(-10, cols + 0.2)
+    ax.set_ylim(rows + 0.2, -0.8)
+    ax.set_axis_off()
+    for r, width in enumerate(widths):
+        before = widths[r - 1] if r else 0
+        shift = width - before
+        for q in range(cols):
+            first, second = r and q < before, r and shift <= q < width
+            colour = WINDOW_COLOURS[0] if first else WINDOW_COLOURS[1] if second else CELL_COLOUR
+            if r == 0 and q == 0:
+                colour = WINDOW_COLOURS[0]
+            ax.add_patch(Rectangle((q, r), 1, 0.8, facecolor=colour, edgecolor=EDGE_COLOUR,
+                                   hatch="///" if first and second else None, gid=f"slot/{r}/{q}"))
+        text = f"width {width}" if r == 0 else f"width {width}: {before} from slot 0 and {before} from slot {shift}"
+        ax.text(-0.3, r + 0.4, text, ha="right", va="center", fontsize=9, gid=f"label/{r}")
+    ax.text(cols / 2, -0.4, "slots of one window", ha="center", va="center", fontsize=9)
     return fig
