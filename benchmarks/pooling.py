@@ -138,7 +138,7 @@ def summary(results):
             best = min(general, fast)
             goals.append((f"{case.name}: poolkit within 2x of the best native layout",
                           best / native <= 2, f"{best / native:.2f}x the native time"))
-    print("\ngoals")
+    print("\nperformance targets (see the README)")
     for text, met, value in goals:
         print(f"  {'met   ' if met else 'missed'} {text}: {value}")
 

@@ -28,6 +28,10 @@ def bits(t):
 
 
 def same_layout(a, b):
+    """The same memory order. With an axis of size 1 the order is ambiguous, and PyTorch's
+    choice there follows how each kernel allocates; those are not compared."""
+    if 1 in a.shape:
+        return True
     formats = [torch.contiguous_format] + {4: [torch.channels_last], 5: [torch.channels_last_3d]}.get(a.dim(), [])
     return all(a.is_contiguous(memory_format=f) == b.is_contiguous(memory_format=f) for f in formats)
 
@@ -49,28 +53,36 @@ def inputs(draw, dims, dtypes=(torch.float32, torch.float64), special=True, max_
                 flat[i] = draw(st.sampled_from(SPECIAL))
             else:       # a NaN with its payload, converted exactly (float64 keeps float32's payload bits)
                 flat[i] = NANS[draw(st.integers(0, len(NANS) - 1))].to(dtype)
-    layout = draw(st.sampled_from(["contiguous", "channels_last", "strided"]))
-    if layout == "channels_last" and dims in (2, 3):
-        x = x.contiguous(memory_format=torch.channels_last if dims == 2 else torch.channels_last_3d)
+    layout = draw(st.sampled_from(["contiguous", "channels_last", "channels_last_slice", "strided", "unbatched"]))
+    cl = {2: torch.channels_last, 3: torch.channels_last_3d}.get(dims)
+    if layout == "channels_last" and cl:
+        x = x.contiguous(memory_format=cl)
+    elif layout == "channels_last_slice" and cl:                          # channels-last, not contiguous
+        x = torch.cat([x, x], 1).contiguous(memory_format=cl)[:, : x.shape[1]]
     elif layout == "strided":
         x = x.transpose(0, 1).contiguous().transpose(0, 1)              # same values, other strides
+    elif layout == "unbatched":                                          # (C, *spatial), channels innermost
+        x = x[0].movedim(0, -1).contiguous().movedim(-1, 0)
     return x
 
 
 @st.composite
-def windows(draw, x, dilation=True):
+def windows(draw, x, dims, dilation=True):
     """Arguments PyTorch accepts, mostly stride 1 (the fast path), some larger kernels."""
-    dims = x.dim() - 2
     kernel = [draw(st.integers(1, 7)) for _ in range(dims)]
     stride = [draw(st.sampled_from([1, 1, 1, 2, 3])) for _ in range(dims)]
     padding = [draw(st.integers(0, k // 2)) for k in kernel]
     dil = [draw(st.integers(1, 3)) if dilation else 1 for _ in range(dims)]
     ceil_mode = draw(st.booleans())
-    sizes = x.shape[2:]
-    for n, k, s, p, d in zip(sizes, kernel, stride, padding, dil):
+    for n, k, s, p, d in zip(x.shape[-dims:], kernel, stride, padding, dil):
         if n + 2 * p < d * (k - 1) + 1:
             return None                                                   # no window fits
     return kernel, stride, padding, dil, ceil_mode
+
+
+# Bytes per block: one plane each; a few small planes, so that the last block is often
+# partial and has its own program; or the default, all planes of these inputs at once.
+BLOCKS = [1, 700, 3000, S.BLOCK_BYTES]
 
 
 def with_block(bytes_, fn):
@@ -86,17 +98,18 @@ def with_block(bytes_, fn):
 @given(data=st.data())
 def test_max_values_are_pytorchs_bits(dims, data):
     x = data.draw(inputs(dims))
-    args = data.draw(windows(x))
+    args = data.draw(windows(x, dims))
     if args is None:
         return
     kernel, stride, padding, dilation, ceil_mode = args
     ref = getattr(F, f"max_pool{dims}d")(x, kernel, stride, padding, dilation, ceil_mode)
-    records = [W.sliding(n, *a, ceil_mode) for n, *a in zip(x.shape[2:], kernel, stride, padding, dilation)]
-    block = data.draw(st.sampled_from([1, S.BLOCK_BYTES]))               # one plane per block, or many
+    records = [W.sliding(n, *a, ceil_mode) for n, *a in zip(x.shape[-dims:], kernel, stride, padding, dilation)]
+    batched = x if x.dim() == dims + 2 else x.unsqueeze(0)
+    block = data.draw(st.sampled_from(BLOCKS))
     for method in ("scan", "doubling", "auto"):
-        ours = with_block(block, lambda: S.max_pool(x, records, method))
-        assert torch.equal(bits(ours), bits(ref)), method
-    ours = getattr(P, f"max_pool{dims}d")(x, kernel, stride, padding, dilation, ceil_mode)
+        ours = with_block(block, lambda: S.max_pool(batched, records, method))
+        assert torch.equal(bits(ours), bits(ref.reshape(ours.shape))), method
+    ours = with_block(block, lambda: getattr(P, f"max_pool{dims}d")(x, kernel, stride, padding, dilation, ceil_mode))
     assert torch.equal(bits(ours), bits(ref)) and same_layout(ours, ref)
 
 
@@ -105,7 +118,7 @@ def test_max_values_are_pytorchs_bits(dims, data):
 def test_average_is_within_the_stated_bound(dims, data):
     x = data.draw(inputs(dims, special=False))
     x = x * data.draw(st.sampled_from([1.0, 1e3])) + data.draw(st.sampled_from([0.0, 1e4]))
-    args = data.draw(windows(x, dilation=False))
+    args = data.draw(windows(x, dims, dilation=False))
     if args is None:
         return
     kernel, stride, padding, _, ceil_mode = args
@@ -118,7 +131,7 @@ def test_average_is_within_the_stated_bound(dims, data):
         ref = ref_op(x, **kw)
     except RuntimeError:
         return                                  # avg_pool3d's input-smaller-than-kernel rule
-    ours = with_block(data.draw(st.sampled_from([1, S.BLOCK_BYTES])), lambda: op(x, **kw))
+    ours = with_block(data.draw(st.sampled_from(BLOCKS)), lambda: op(x, **kw))
     magnitude = ref_op(x.double().abs(), **kw)
     bound = S.sum_error_bound(tuple(kernel), x.dtype) * magnitude
     assert ours.dtype == ref.dtype and same_layout(ours, ref)
@@ -208,20 +221,49 @@ def test_sum_error_bound_value():
 
 def test_buffers_are_reused_and_bounded():
     S.clear_cache()
-    for side in range(8, 16):
+    x = torch.randn(1, 2, 8, 8)
+    P.max_pool2d(x, 3, 1, 1)
+    [space] = S._cache.entries.values()
+    P.max_pool2d(x, 3, 1, 1)
+    assert list(S._cache.entries.values()) == [space]                # reused, not rebuilt
+    for side in range(9, 16):
         P.max_pool2d(torch.randn(1, 2, side, side), 3, 1, 1)
-    assert len(S._cache.entries) == S.CACHE_ENTRIES
+    assert len(S._cache.entries) == S.CACHE_ENTRIES and space not in S._cache.entries.values()
+    kept = set(S._cache.entries)
     old = S.CACHE_BYTES
-    S.CACHE_BYTES = 100
+    S.CACHE_BYTES = 4 * space.bytes
     try:
-        x = torch.randn(1, 1, 40, 40)
-        assert torch.equal(P.max_pool2d(x, 3, 1, 1), F.max_pool2d(x, 3, 1, 1))
-        assert len(S._cache.entries) == S.CACHE_ENTRIES     # the big plane was not kept
+        big = torch.randn(1, 1, 40, 40)
+        assert torch.equal(P.max_pool2d(big, 3, 1, 1), F.max_pool2d(big, 3, 1, 1))
+        assert set(S._cache.entries) < kept                            # not kept, and the rest trimmed
+        assert sum(s.bytes for s in S._cache.entries.values()) <= S.CACHE_BYTES
     finally:
         S.CACHE_BYTES = old
     S.clear_cache()
     assert S._cache.entries == {}
 
+
+def test_a_partial_last_block_with_its_own_nan():
+    x = torch.randn(7, 1, 10, 10)
+    x[6, 0, 4, 4] = float("nan")                  # the last block only
+    x[4, 0, 2, 2], x[4, 0, 2, 3] = -0.0, 0.0      # the second block only
+    plane = 14 * 14 * 4                            # padded for k = 5, float32
+    S.clear_cache()
+    ours = with_block(3 * plane, lambda: P.max_pool2d(x, 5, 1, 2))    # blocks of 3, 3 and 1 planes
+    [space] = S._cache.entries.values()
+    assert sorted(space.programs) == [1, 3]
+    assert torch.equal(bits(ours), bits(F.max_pool2d(x, 5, 1, 2)))
+    S.clear_cache()
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:FutureWarning")    # from torch.func itself
+def test_forward_mode_and_vmap_take_the_window_path():
+    x, v = torch.randn(2, 3, 9, 9), torch.randn(2, 3, 9, 9)
+    for ours, theirs in [(P.max_pool2d, F.max_pool2d), (P.avg_pool2d, F.avg_pool2d)]:
+        out, tangent = torch.func.jvp(lambda t: ours(t, 3, 1, 1), (x,), (v,))
+        ref, ref_tangent = torch.func.jvp(lambda t: theirs(t, 3, 1, 1), (x,), (v,))
+        torch.testing.assert_close((out, tangent), (ref, ref_tangent))
+        torch.testing.assert_close(torch.vmap(lambda t: ours(t, 5, 1, 2))(x), theirs(x, 5, 1, 2))
 
 def test_inference_mode_then_normal_mode():
     S.clear_cache()
@@ -255,6 +297,9 @@ def test_threads_get_their_own_buffers():
 
 def test_empty_batch_and_unbatched_inputs():
     assert P.max_pool2d(torch.empty(0, 3, 5, 5), 3, 1, 1).shape == (0, 3, 5, 5)
-    x = torch.randn(3, 7, 7)
-    assert torch.equal(P.max_pool2d(x, 5, 1, 2), F.max_pool2d(x, 5, 1, 2))
-    assert torch.allclose(P.avg_pool2d(x, 5, 1, 2), F.avg_pool2d(x, 5, 1, 2), atol=1e-6)
+    image = torch.randn(7, 7, 3).permute(2, 0, 1)            # (C, H, W) with channels innermost
+    for x in (torch.randn(3, 7, 7), image):
+        ours, ref = P.max_pool2d(x, 5, 1, 2), F.max_pool2d(x, 5, 1, 2)
+        assert torch.equal(ours, ref) and ours.stride() == ref.stride()
+        ours, ref = P.avg_pool2d(x, 5, 1, 2), F.avg_pool2d(x, 5, 1, 2)
+        assert torch.allclose(ours, ref, atol=1e-6) and ours.stride() == ref.stride()

@@ -40,6 +40,8 @@ passes no gradient to the input.
 """
 
 import torch
+from torch._C._functorch import is_functorch_wrapped_tensor
+from torch.autograd import forward_ad
 
 from . import separable
 from . import windows as W
@@ -68,7 +70,14 @@ def _pool_windows(op, x, dims, kernel_size, stride, padding, dilation, ceil_mode
 
 
 def _needs_grad(x):
-    return x.requires_grad and torch.is_grad_enabled()
+    """True unless the separable path may read ``x`` directly: it builds no
+    autograd graph (backward or forward mode) and writes into its own buffers,
+    which functorch's wrapped tensors (``vmap``, ``jvp``) cannot see through."""
+    if x.requires_grad and torch.is_grad_enabled():
+        return True
+    if type(x) not in (torch.Tensor, torch.nn.Parameter) or is_functorch_wrapped_tensor(x):
+        return True
+    return forward_ad.unpack_dual(x).tangent is not None
 
 
 def _finish(result, batched):
@@ -79,19 +88,40 @@ def _finish(result, batched):
     return result.squeeze(0)
 
 
+def _unbatched_layout(x, batched):
+    # PyTorch returns an unbatched result in the default layout, whatever the input's
+    # strides, except max_pool3d (see _in_stride_order).
+    return x if batched else x.contiguous()
+
+
 def _max_pool(op, dims, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
     x, batched = check_input(op, input, dims)
+    if dims < 3:
+        x = _unbatched_layout(x, batched)
     check_bool(op, "return_indices", return_indices)
     windows = _pool_windows(op, x, dims, kernel_size, stride, padding, dilation, ceil_mode)
     if return_indices or _needs_grad(x):
         result = W.reduce_max(x, windows, return_indices)
     else:
         result = separable.max_pool(x, windows)
+    if dims == 3 and not batched and not isinstance(result, tuple):
+        return _in_stride_order(_finish(result, batched), input)
     return _finish(result, batched)
+
+
+def _in_stride_order(out, like):
+    """``out`` with its axes laid out in memory in the order of ``like``'s strides,
+    as PyTorch's max_pool3d returns an unbatched result."""
+    order = sorted(range(like.dim()), key=lambda d: -like.stride(d))       # outermost first
+    if order == sorted(order, key=lambda d: -out.stride(d)):
+        return out
+    laid_out = torch.empty([out.shape[d] for d in order], dtype=out.dtype, device=out.device)
+    return laid_out.permute([order.index(d) for d in range(out.dim())]).copy_(out)
 
 
 def _avg_pool(op, dims, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
     x, batched = check_input(op, input, dims)
+    x = _unbatched_layout(x, batched)
     check_bool(op, "count_include_pad", count_include_pad)
     if divisor_override is not None:
         if isinstance(divisor_override, bool) or not isinstance(divisor_override, int):

@@ -11,7 +11,8 @@ blocking, so that the algorithms, not the engineering, are compared:
 * ``"doubling"``: windows of width 1, 2, 4, ... along each axis, :math:`2\lceil \log_2 k \rceil`;
 * ``"van_herk"``: running maxima within blocks of ``k`` (van Herk, *Pattern
   Recognition Letters* 13(7), 1992; found independently by Gil and Werman,
-  *IEEE TPAMI* 15(5), 1993), :math:`2(3 - 2/k)` whatever the window.
+  *IEEE TPAMI* 15(5), 1993), :math:`2(3 - 2/k)` for the version here, whatever
+  the window (the papers' refinements need fewer).
 
 On inputs without NaN and without -0.0 all four give PyTorch's bits: the
 maximum of a set of such numbers does not depend on the order of the

@@ -24,8 +24,9 @@ op of a block then works in cache.
 
 **Exact maxima.** PyTorch scans each window in memory order and keeps an
 element when it is greater than the current maximum or is NaN: the result is
-the *first* maximum, or the *last* NaN. Two results with equal values differ in
-their bits only when they are 0.0 and -0.0, or NaNs with different payloads. So
+the *first* maximum, or the *last* NaN. Two results that stand for the same
+value differ in their bits only when they are 0.0 and -0.0, or NaNs with
+different payloads. So
 when the input has no NaN and no -0.0 (two quick reductions tell), any order of
 comparison gives PyTorch's bits, and each step is one ``torch.maximum``.
 Otherwise each step keeps PyTorch's rule, ``take b if b > a or b is NaN``, which
@@ -38,7 +39,15 @@ convert back, which rewrites NaN payloads, and others do not.
 
 **Sums.** Window sums are added in another order than PyTorch's (which adds
 the ``K`` elements of a window one after another), so average pooling agrees
-within rounding; :func:`sum_error_bound` states by how much.
+within rounding; :func:`sum_error_bound` states by how much, as long as no sum
+overflows (the order decides whether ``3e38 + 3e38 - 3e38`` overflows). A
+window of -0.0 alone may average to -0.0 here and to 0.0 in PyTorch: equal
+values, other bits.
+
+**Memory.** A block holds as many whole planes (one ``(n, c)`` slice, padded)
+as fit in :data:`BLOCK_BYTES`, and at least one. A plane larger than that is
+pooled whole, with up to three scratch buffers of its size, so the working set
+then leaves the cache and the extra memory is about three times the plane's.
 
 Neither method returns indices or builds an autograd graph: :mod:`poolkit.functional`
 uses them for values only and keeps its window-tensor path for the rest.
@@ -105,9 +114,9 @@ class _Program:
     """The ops that pool one block, recorded once on views of reused buffers and
     replayed for every block of the same size."""
 
-    def __init__(self, numel, dtype, device):
+    def __init__(self, buffers, numel, dtype, device):
         self.numel, self.dtype, self.device = numel, dtype, device
-        self.buffers, self.ops = [], []
+        self.buffers, self.ops = buffers, []      # the workspace's buffers, shared by its programs
         self.last = None            # how to make the final op write into the output instead
 
     def take(self, *live):
@@ -216,27 +225,48 @@ def _doubling_sum(state, axis, w, program):
             program.last = None                          # the last op made a power, not the total
 
 
+def channels_last_strides(shape, strides):
+    """Whether PyTorch takes a 4-D or 5-D tensor of these strides for channels-last.
+
+    The rule of ATen's ``is_channels_last_strides_2d`` and ``_3d``, behind
+    ``Tensor.suggest_memory_format``, which the pooling ops follow for their
+    output: visit C, then the spatial axes from the innermost, then N, and
+    require the strides to grow, with PyTorch's choices for axes of size 1.
+    """
+    order = {4: (1, 3, 2, 0), 5: (1, 4, 3, 2, 0)}.get(len(shape))
+    if order is None or strides[1] == 0:
+        return False
+    smallest = 0
+    for d in order:
+        if shape[d] == 0 or strides[d] < smallest:
+            return False
+        if d == 0 and smallest == strides[1]:                 # N111-like: ambiguous, so contiguous
+            return False
+        smallest = strides[d] * max(shape[d], 1) if shape[d] > 1 else strides[d]
+    return True
+
+
 def _layout(x, dims, out_sizes):
     """The ``(blocks, *spatial, t)`` working view of ``x`` and the output to fill.
 
-    Channels-last inputs keep their layout (channels innermost), others become
-    contiguous ``(N * C, *spatial, 1)``.
+    Inputs that PyTorch treats as channels-last keep that layout (channels
+    innermost, ``t = C``) and so does the output, as PyTorch's does; others
+    are read as ``(N * C, *spatial, 1)`` and give a contiguous output.
     """
     n, c = x.shape[:2]
-    formats = {2: torch.channels_last, 3: torch.channels_last_3d}
-    if dims in formats and x.is_contiguous(memory_format=formats[dims]) and not x.is_contiguous():
-        order = (0, *range(2, dims + 2), 1)
-        work = x.permute(order)
+    if channels_last_strides(x.shape, x.stride()):
+        work = x.permute(0, *range(2, dims + 2), 1)
         out = torch.empty((n, *out_sizes, c), dtype=x.dtype, device=x.device)
         return work, out, out.permute(0, dims + 1, *range(1, dims + 1))
-    work = x.contiguous().view(n * c, *x.shape[2:], 1)
+    work = x.reshape(n * c, *x.shape[2:], 1)
     out = torch.empty((n * c, *out_sizes, 1), dtype=x.dtype, device=x.device)
     return work, out, out.view(n, c, *out_sizes)
 
 
-def _record(source, count, windows, method, kind):
-    """The program for a block of ``count`` planes of the padded ``source``."""
-    program = _Program(source.numel(), source.dtype, source.device)
+def _record(space, count, windows, method, kind):
+    """The program for a block of ``count`` planes of the workspace's padded source."""
+    source = space.source
+    program = _Program(space.buffers, source.numel(), source.dtype, source.device)
     state = _State(source.view(-1), (count, *source.shape[1:]), source.stride())
     doubling = _doubling_max if kind == "max" else _doubling_sum
     for axis in reversed(range(1, len(windows) + 1)):      # innermost first: PyTorch's order
@@ -257,36 +287,49 @@ def _record(source, count, windows, method, kind):
 
 
 class _Workspace:
-    """A padded source buffer and the recorded programs for one configuration."""
+    """A padded source buffer, the scratch buffers and the recorded programs for one configuration."""
 
     def __init__(self, shape, fill, dtype, device):
         with torch.inference_mode(False):        # usable both inside and outside inference mode
             self.source = torch.full(shape, fill, dtype=dtype, device=device)
-        self.programs = {}
+        self.buffers, self.programs = [], {}
+
+    @property
+    def bytes(self):
+        return sum(t.numel() * t.element_size() for t in [self.source, *self.buffers])
 
 
 _cache = threading.local()
 CACHE_ENTRIES = 4
-CACHE_BYTES = 4 * BLOCK_BYTES
+CACHE_BYTES = 16 * BLOCK_BYTES
 
 
 def _workspace(key, shape, fill, dtype, device):
     """Buffers reused from call to call, as a training loop calls with the same
-    shapes again and again: fresh memory costs page faults on every call. The
-    newest :data:`CACHE_ENTRIES` configurations of each thread are kept, unless a
-    single plane is larger than :data:`CACHE_BYTES`."""
-    if math.prod(shape) * torch.empty((), dtype=dtype).element_size() > CACHE_BYTES:
-        return _Workspace(shape, fill, dtype, device)   # one huge plane: do not keep it
+    shapes again and again: fresh memory costs page faults on every call.
+
+    Each thread keeps its :data:`CACHE_ENTRIES` most recently used
+    configurations, as long as they hold at most :data:`CACHE_BYTES` in all
+    (a workspace is its padded block and up to three scratch buffers of that
+    size). A block larger than a quarter of that is never kept."""
     entries = getattr(_cache, "entries", None)
     if entries is None:
         entries = _cache.entries = {}
     if key in entries:
         entries[key] = entries.pop(key)                # most recently used last
-    else:
-        entries[key] = _Workspace(shape, fill, dtype, device)
-        while len(entries) > CACHE_ENTRIES:
-            del entries[next(iter(entries))]
-    return entries[key]
+        return entries[key]
+    space = _Workspace(shape, fill, dtype, device)
+    if space.bytes * 4 > CACHE_BYTES:
+        return space                                   # one huge block: do not keep it
+    entries[key] = space
+    return space
+
+
+def _trim_cache():
+    """Forget the least recently used workspaces beyond the limits."""
+    entries = getattr(_cache, "entries", {})
+    while entries and (len(entries) > CACHE_ENTRIES or sum(s.bytes for s in entries.values()) > CACHE_BYTES):
+        del entries[next(iter(entries))]
 
 
 def clear_cache():
@@ -315,7 +358,7 @@ def _pool(x, windows, method, kind, divisor=None):
     for start in range(0, work.shape[0], block):
         count = min(block, work.shape[0] - start)
         if count not in space.programs:
-            space.programs[count] = _record(space.source, count, windows, method, kind)
+            space.programs[count] = _record(space, count, windows, method, kind)
         block_in, block_out = work[start: start + count], out[start: start + count]
         inside[:count].copy_(block_in)
         if kind == "sum":
@@ -325,6 +368,7 @@ def _pool(x, windows, method, kind, divisor=None):
         space.programs[count].run(combine, block_out)
         if divisor is not None:
             torch.div(block_out, divisor, out=block_out)
+    _trim_cache()                                       # now that its buffers exist
     return result
 
 
@@ -390,6 +434,9 @@ def sum_error_bound(kernel_size, dtype):
     unit roundoff :math:`u`, so the two are within :math:`2 K u A`. The bound
     depends on the window alone, not on the input's size: there is no running
     sum whose rounding grows along a row, as there would be with cumulative sums.
+
+    The bound assumes that no partial sum overflows: when one order overflows
+    and the other does not, one result is infinite.
 
     Returns:
         :math:`2 K u` for ``kernel_size`` (a tuple) and ``dtype``, with a 1% margin
