@@ -74,7 +74,7 @@ def _pool_windows(op, x, dims, kernel_size, stride, padding, dilation, ceil_mode
         ) from None
 
 
-def _needs_grad(x):
+def _window_path_only(x):
     """True unless the separable path may read ``x`` directly: it builds no
     autograd graph (backward or forward mode) and writes into its own buffers,
     which functorch's wrapped tensors (``vmap``, ``jvp``) cannot see through."""
@@ -105,7 +105,7 @@ def _max_pool(op, dims, input, kernel_size, stride, padding, dilation, ceil_mode
         x = _unbatched_layout(x, batched)
     check_bool(op, "return_indices", return_indices)
     windows = _pool_windows(op, x, dims, kernel_size, stride, padding, dilation, ceil_mode)
-    if return_indices or _needs_grad(x):
+    if return_indices or _window_path_only(x):
         result = W.reduce_max(x, windows, return_indices)
     else:
         result = separable.max_pool(x, windows)
@@ -140,7 +140,7 @@ def _avg_pool(op, dims, input, kernel_size, stride, padding, ceil_mode, count_in
             f"{op}: the input must be at least as large as the kernel in every dimension, "
             f"got input of shape {tuple(x.shape)} and kernel_size={tuple(w.width for w in windows)}"
         )
-    method = "window" if _needs_grad(x) or x.dtype not in (torch.float32, torch.float64) else "auto"
+    method = "window" if _window_path_only(x) or x.dtype not in (torch.float32, torch.float64) else "auto"
     if divisor_override is not None:
         return _finish(_avg_layout(separable.sum_pool(x, windows, method, divisor_override), dims), batched)
     divisor = 1

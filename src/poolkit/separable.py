@@ -114,23 +114,14 @@ class _Program:
     """The ops that pool one block, recorded once on views of reused buffers and
     replayed for every block of the same size."""
 
-    def __init__(self, buffers, numel, dtype, device):
-        self.numel, self.dtype, self.device = numel, dtype, device
-        self.buffers, self.ops = buffers, []      # the workspace's buffers, shared by its programs
+    def __init__(self, space):
+        self.take = space.take      # scratch buffers come from the workspace, shared by its programs
+        self.ops = []
         self.last = None            # how to make the final op write into the output instead
 
-    def take(self, *live):
-        used = {s.flat.data_ptr() for s in live}
-        for buffer in self.buffers:
-            if buffer.data_ptr() not in used:
-                return buffer
-        with torch.inference_mode(False):
-            self.buffers.append(torch.empty(self.numel, dtype=self.dtype, device=self.device))
-        return self.buffers[-1]
-
-    def op(self, a, b, out, last=None):
+    def op(self, a, b, out):
         self.ops.append([a, b, out])
-        self.last = last
+        self.last = None
 
     def finish(self, state):
         """Make the ops leave the pooled block in the output block."""
@@ -266,7 +257,7 @@ def _layout(x, dims, out_sizes):
 def _record(space, count, windows, method, kind):
     """The program for a block of ``count`` planes of the workspace's padded source."""
     source = space.source
-    program = _Program(space.buffers, source.numel(), source.dtype, source.device)
+    program = _Program(space)
     state = _State(source.view(-1), (count, *source.shape[1:]), source.stride())
     doubling = _doubling_max if kind == "max" else _doubling_sum
     for axis in reversed(range(1, len(windows) + 1)):      # innermost first: PyTorch's order
@@ -293,6 +284,16 @@ class _Workspace:
         with torch.inference_mode(False):        # usable both inside and outside inference mode
             self.source = torch.full(shape, fill, dtype=dtype, device=device)
         self.buffers, self.programs = [], {}
+
+    def take(self, *live):
+        """A scratch buffer of the source's size that none of the ``live`` states uses."""
+        used = {s.flat.data_ptr() for s in live}
+        for buffer in self.buffers:
+            if buffer.data_ptr() not in used:
+                return buffer
+        with torch.inference_mode(False):
+            self.buffers.append(torch.empty_like(self.source).view(-1))
+        return self.buffers[-1]
 
     @property
     def bytes(self):
