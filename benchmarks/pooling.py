@@ -6,11 +6,11 @@ the table gives the median over the rounds. Ratios, not absolute times, are
 the point: the machines are shared and their speed varies.
 
 Implementations:
-  from-scratch loop   poolkit.pool2d, the two Python loops of chapter 1, on one
+  from-scratch loop   poolkit.lab.pool2d, the two Python loops of chapter 1, on one
                       padded plane; its time is multiplied by the number of
                       planes (stride 1 only: the loop has no stride)
   window path         gather every window, then reduce (what gives indices and gradients)
-  general path        poolkit.separable, slot by slot along each axis ("scan")
+  general path        poolkit._separable, slot by slot along each axis ("scan")
   fast path           poolkit.functional as a user calls it ("auto": doubling
                       along stride-1 axes)
   native              torch.nn.functional on the same layout
@@ -25,10 +25,11 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-import poolkit
+from poolkit.lab import pool2d
 import poolkit.functional as P
-from poolkit import separable, windows
-from poolkit.timing import interleaved
+from poolkit import _separable as separable
+from poolkit import _windows as windows
+from poolkit.lab.timing import interleaved
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ def implementations(case, op, x):
         fill = float("-inf") if op == "max" else 0.0
         plane = F.pad(x[0, 0], (p, p, p, p), value=fill)
         planes = x.shape[0] * x.shape[1]
-        impls["from-scratch loop"] = ("NCHW", lambda: poolkit.pool2d(plane, (k, k), op), planes)
+        impls["from-scratch loop"] = ("NCHW", lambda: pool2d(plane, (k, k), op), planes)
     impls["window path"] = ("NCHW", lambda: path(x, "window"), 1)
     impls["general path"] = ("NCHW", lambda: path(x, "scan"), 1)
     impls["general path CL"] = ("channels_last", lambda: path(cl, "scan"), 1)

@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from poolkit import nn as pnn
-from poolkit.blur import binomial_filter, blur_pool2d, max_blur_pool2d
+from poolkit.layers import binomial_filter, blur_pool2d, max_blur_pool2d
 
 
 def depthwise_reference(x, size, stride, mode):

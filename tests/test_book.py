@@ -188,7 +188,7 @@ def test_chapter_ends_with_exercises_whose_solutions_run(path):
             f"the solution of {label} prints nothing for nbval to check"
 
 
-# The figures the chapters must draw with poolkit.plot, as the calls that draw them.
+# The figures the chapters must draw with poolkit.lab.plot, as the calls that draw them.
 FIGURES = [
     ("01_max_pooling", "draw_pooling(X, (2, 2), stride=1)"),
     ("02_average_pooling", "draw_pooling(X, (2, 2), stride=1, mode='avg')"),

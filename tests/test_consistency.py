@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from poolkit.consistency import ONE_PIXEL_SHIFTS, class_means, consistency, move_images, nearest_mean
+from poolkit.lab.consistency import ONE_PIXEL_SHIFTS, class_means, consistency, move_images, nearest_mean
 
 
 def grid(h=4, w=4):

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from poolkit import conv2d_cost, pool2d_cost
+from poolkit.lab import conv2d_cost, pool2d_cost
 
 
 def count_parameters(layer):

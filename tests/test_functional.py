@@ -6,6 +6,7 @@ from torch import nn as tnn
 from torch.nn import functional as F
 
 import poolkit
+from poolkit.lab import pool2d
 import poolkit.functional as P
 from poolkit import nn as pnn
 
@@ -98,8 +99,8 @@ def test_half_precision_matches_torch():
 def test_the_teaching_version_agrees_with_the_general_one():
     X = torch.randn(5, 7, generator=torch.Generator().manual_seed(4))
     for window in [(2, 2), (3, 1), (5, 7)]:
-        assert torch.equal(poolkit.pool2d(X, window), P.max_pool2d(X[None], window, stride=1)[0])
-        torch.testing.assert_close(poolkit.pool2d(X, window, "avg"), P.avg_pool2d(X[None], window, stride=1)[0])
+        assert torch.equal(pool2d(X, window), P.max_pool2d(X[None], window, stride=1)[0])
+        torch.testing.assert_close(pool2d(X, window, "avg"), P.avg_pool2d(X[None], window, stride=1)[0])
 
 
 @pytest.mark.parametrize("call, error, message", [

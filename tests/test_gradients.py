@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import poolkit.functional as P
-from poolkit.gradients import avg_pool2d_backward, max_pool2d_backward, max_unpool2d, unpool_output_size
+from poolkit.lab.gradients import avg_pool2d_backward, max_pool2d_backward, max_unpool2d, unpool_output_size
 
 
 @st.composite

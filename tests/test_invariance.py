@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from poolkit import kept_fraction, moved_point_maps
+from poolkit.lab import kept_fraction, moved_point_maps
 
 
 def test_no_move_keeps_every_map():

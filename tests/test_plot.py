@@ -1,4 +1,4 @@
-"""poolkit.plot: the geometry of the pooling pictures, checked on the figure's own artists."""
+"""poolkit.lab.plot: the geometry of the pooling pictures, checked on the figure's own artists."""
 
 import io
 import math
@@ -13,8 +13,8 @@ from matplotlib.colors import to_hex
 from matplotlib.patches import FancyArrowPatch, Rectangle
 from torch import nn
 
-from poolkit import pool2d
-from poolkit.plot import (CELL_COLOUR, PADDING_COLOUR, WINDOW_COLOURS, default_title, draw_pooling,
+from poolkit.lab import pool2d
+from poolkit.lab.plot import (CELL_COLOUR, PADDING_COLOUR, WINDOW_COLOURS, default_title, draw_pooling,
                           pooling_layout)
 
 X3 = torch.tensor([[0.0, 1.0, 2.0], [3.0, 4.0, 5.0], [6.0, 7.0, 8.0]])
@@ -38,7 +38,7 @@ def coloured_cells(fig, channel=0, prefix="in"):
 
 
 def test_import_poolkit_does_not_import_matplotlib():
-    code = "import sys, poolkit; print('matplotlib' in sys.modules)"
+    code = "import sys, poolkit, poolkit.lab; print('matplotlib' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
 
@@ -212,8 +212,8 @@ def test_bad_arguments(call, error, message):
 
 @pytest.mark.parametrize("k", [1, 2, 5, 8, 13])
 def test_draw_doubling_shows_each_width_as_two_halves(k):
-    from poolkit.plot import draw_doubling
-    from poolkit.running import doubling_widths
+    from poolkit.lab.plot import draw_doubling
+    from poolkit.lab.running import doubling_widths
     found = artists(draw_doubling(k))
     widths = doubling_widths(k)
     for r, width in enumerate(widths):
@@ -226,7 +226,7 @@ def test_draw_doubling_shows_each_width_as_two_halves(k):
 
 
 def test_draw_doubling_rejects_a_bad_kernel():
-    from poolkit.plot import draw_doubling
+    from poolkit.lab.plot import draw_doubling
     with pytest.raises(ValueError, match="kernel_size=0"):
         draw_doubling(0)
     with pytest.raises(ValueError, match=r"kernel_size=\(3, 5\)"):

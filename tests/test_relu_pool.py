@@ -6,8 +6,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from torch import nn
 
-from poolkit import relu_layers, relu_max_pool2d
-from poolkit.relu_pool import dilations
+from poolkit.lab import relu_layers, relu_max_pool2d
+from poolkit.lab.relu_pool import dilations
 
 
 def test_one_relu_layer_takes_the_maximum_of_two_numbers():

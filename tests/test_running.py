@@ -1,4 +1,4 @@
-"""poolkit.running (four stride-1 max filters), poolkit.timing, and the benchmark script."""
+"""poolkit.lab.running (four stride-1 max filters), poolkit.lab.timing, and the benchmark script."""
 
 import subprocess
 import sys
@@ -8,8 +8,8 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from poolkit import running as R
-from poolkit.timing import interleaved
+from poolkit.lab import running as R
+from poolkit.lab.timing import interleaved
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,4 +1,4 @@
-"""poolkit.pool2d, the from-scratch version, against PyTorch and on bad input."""
+"""poolkit.lab.pool2d, the from-scratch version, against PyTorch and on bad input."""
 
 import pytest
 import torch
@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from torch.nn import functional as F
 
-from poolkit import pool2d
+from poolkit.lab import pool2d
 
 
 @st.composite

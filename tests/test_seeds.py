@@ -10,7 +10,7 @@ import inspect
 
 import torch
 
-from poolkit import pool2d
+from poolkit.lab import pool2d
 
 # The definition as the first note writes it, character for character.
 SEED_000 = """\

@@ -1,4 +1,4 @@
-"""poolkit.separable, the fast path: the same values as PyTorch, on random inputs.
+"""poolkit._separable, the fast path: the same values as PyTorch, on random inputs.
 
 Max pooling must match bit for bit (NaN payloads and -0.0 included); average
 pooling within the stated bound, 2 K u times the window's mean magnitude.
@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from torch.nn import functional as F
 
 import poolkit.functional as P
-from poolkit import separable as S
-from poolkit import windows as W
+from poolkit import _separable as S
+from poolkit import _windows as W
 
 # 0x7FC00001 and 0xFFC00000 (negative, what x86 makes of inf - inf) are NaNs with other bits.
 NANS = torch.tensor([0x7FC00000, 0x7FC00001, -0x00400000, 0x7F800001], dtype=torch.int32).view(torch.float32)

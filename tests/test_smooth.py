@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from poolkit.smooth import logsumexp_pool2d, softmax_pool2d
+from poolkit.layers import logsumexp_pool2d, softmax_pool2d
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from poolkit import nn as pnn
-from poolkit.training import deterministic, evaluate, lenet, load_digits_split, train
+from poolkit.lab.training import deterministic, evaluate, lenet, load_digits_split, train
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +27,7 @@ def test_split_is_fixed_padded_and_complete(digits):
 
 
 def test_poolkit_core_does_not_import_sklearn():
-    code = "import poolkit, poolkit.training, sys; print('sklearn' in sys.modules, 'matplotlib' in sys.modules)"
+    code = "import poolkit, poolkit.lab.training, sys; print('sklearn' in sys.modules, 'matplotlib' in sys.modules)"
     import subprocess
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False False"

@@ -1,10 +1,10 @@
 r"""Pooling ops with the names, signatures and results of ``torch.nn.functional``.
 
 Every op here is written in plain PyTorch tensor operations. The reference
-path rests on one primitive, :mod:`poolkit.windows`: the input becomes a tensor
+path rests on one primitive, :mod:`poolkit._windows`: the input becomes a tensor
 of windows, ``(N, C, *out, *window)``, and the op reduces its last axes.
 
-Max and average pooling have a second, faster path, :mod:`poolkit.separable`,
+Max and average pooling have a second, faster path, :mod:`poolkit._separable`,
 which pools one dimension at a time in cache-sized blocks, and doubles the
 window width at each step where the stride is 1. The ops choose it by
 themselves whenever it can give the same answer:
@@ -15,7 +15,7 @@ themselves whenever it can give the same answer:
   for bit.
 * ``avg_pool*`` use it for float32 and float64 inputs that do not require
   grad. It adds each window in another order, so it agrees with PyTorch
-  within :func:`poolkit.separable.sum_error_bound`.
+  within :func:`poolkit._separable.sum_error_bound`.
 
 * max pooling takes the largest element of each window, padding counting as
   :math:`-\infty`;
@@ -48,9 +48,9 @@ except ImportError:                     # pragma: no cover
     def is_functorch_wrapped_tensor(x):
         return True
 
-from . import separable
-from . import windows as W
-from .arguments import as_stride, as_tuple, check_bool, check_input, check_positive
+from . import _separable as separable
+from . import _windows as W
+from ._arguments import as_stride, as_tuple, check_bool, check_input, check_positive
 
 
 def _pool_windows(op, x, dims, kernel_size, stride, padding, dilation, ceil_mode):

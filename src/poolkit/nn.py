@@ -7,7 +7,7 @@ Each module stores its arguments and calls the functional op, exactly as
 from torch import nn
 
 from . import functional as F
-from .blur import blur_pool2d, max_blur_pool2d
+from .layers import blur_pool2d, max_blur_pool2d
 
 
 class _Pool(nn.Module):
@@ -138,7 +138,7 @@ class AdaptiveAvgPool3d(_AdaptiveAvgPool):
 
 
 class BlurPool2d(_Pool):
-    """Module form of :func:`poolkit.blur.blur_pool2d`: a fixed binomial blur of every
+    """Module form of :func:`poolkit.layers.blur_pool2d`: a fixed binomial blur of every
     channel, then subsampling by ``stride`` (Zhang, ICML 2019). It has no parameters
     and works for any number of channels."""
     op = staticmethod(blur_pool2d)
@@ -148,7 +148,7 @@ class BlurPool2d(_Pool):
 
 
 class MaxBlurPool2d(_Pool):
-    """Module form of :func:`poolkit.blur.max_blur_pool2d`: max pooling with stride 1,
+    """Module form of :func:`poolkit.layers.max_blur_pool2d`: max pooling with stride 1,
     then :class:`BlurPool2d` (Zhang's anti-aliased replacement for ``MaxPool2d(2)``)."""
     op = staticmethod(max_blur_pool2d)
 

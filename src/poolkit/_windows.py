@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from .shapes import output_size
+from ._shapes import output_size
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import math
 
 import torch
 
-from .arguments import is_real
+from .._arguments import is_real
 
 
 def moved_point_maps(size, shift=(0, 0), angle=0.0, scale=1.0):

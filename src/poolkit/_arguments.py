@@ -6,6 +6,8 @@ anything else. These helpers do the same, once, and raise ``TypeError`` or
 ``ValueError`` with the op's name, the parameter and the value received.
 """
 
+import operator
+
 import torch
 
 
@@ -16,6 +18,32 @@ def _is_int(value):
 def is_real(value):
     """True for an int or a float, but not a bool."""
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _prefix(op):
+    return f"{op}: " if op else ""
+
+
+def check_int(name, value, minimum=None, maximum=None, op=None):
+    """``value`` as a Python int: an int, a NumPy integer or an integer tensor of
+    one element (what ``operator.index`` takes), never a bool.
+
+    Raises:
+        TypeError: ``value`` is not an integer, naming ``name`` and the value.
+        ValueError: it lies below ``minimum`` or above ``maximum`` (when given).
+    """
+    is_bool = isinstance(value, bool) or (isinstance(value, torch.Tensor) and value.dtype == torch.bool)
+    try:
+        number = None if is_bool else operator.index(value)
+    except TypeError:
+        number = None
+    if number is None:
+        raise TypeError(f"{_prefix(op)}{name} must be an int, got {name}={value!r} ({type(value).__name__})")
+    if minimum is not None and number < minimum:
+        raise ValueError(f"{_prefix(op)}{name} must be at least {minimum}, got {name}={number}")
+    if maximum is not None and number > maximum:
+        raise ValueError(f"{_prefix(op)}{name} must be at most {maximum}, got {name}={number}")
+    return number
 
 
 def as_tuple(op, name, value, dims):

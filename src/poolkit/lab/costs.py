@@ -13,8 +13,8 @@ operation counts are those of a direct implementation:
 
 from dataclasses import dataclass
 
-from .arguments import int_pair
-from .shapes import conv_output_size, output_size
+from .._arguments import int_pair
+from .._shapes import conv_output_size, output_size
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ import math
 import torch
 from torch import nn
 
-from .arguments import int_pair
+from .._arguments import int_pair
 
 # Per pair (a, b): the three pre-activations a - b, b and -b, as two-tap weights ...
 _PAIR = torch.tensor([[1.0, -1.0], [0.0, 1.0], [0.0, -1.0]])

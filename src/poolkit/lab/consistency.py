@@ -18,7 +18,7 @@ import math
 
 import torch
 
-from .arguments import is_real
+from .._arguments import is_real
 
 
 

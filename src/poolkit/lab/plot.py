@@ -11,7 +11,7 @@ Two layers:
   the padded input, which cells are padding, where each window sits, and the
   output PyTorch computes. It does not need matplotlib.
 * :func:`draw_doubling` draws how a wide window is built from narrower ones,
-  the fast path of :mod:`poolkit.separable`.
+  the fast path of :mod:`poolkit._separable`.
 * :func:`draw_pooling` draws a layout. Every cell, window outline and stride
   arrow carries a ``gid`` (see :func:`draw_pooling`), so tests can check the
   geometry of the picture itself.
@@ -23,8 +23,8 @@ from dataclasses import dataclass
 import torch
 from torch.nn import functional as F
 
-from .arguments import int_pair
-from .shapes import output_size
+from .._arguments import int_pair
+from .._shapes import output_size
 
 MODES = ("max", "avg")
 # One colour per highlighted window, in order; cells of no window stay white.

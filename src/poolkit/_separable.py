@@ -58,7 +58,7 @@ import threading
 
 import torch
 
-from . import windows as W
+from . import _windows as W
 
 BLOCK_BYTES = 1 << 21
 METHODS = ("window", "scan", "doubling", "auto")
@@ -378,7 +378,7 @@ def max_pool(x, windows, method="auto", return_indices=False):
 
     Args:
         x: floating-point tensor with a batch axis.
-        windows: one :func:`poolkit.windows.sliding` record per spatial dimension.
+        windows: one :func:`poolkit._windows.sliding` record per spatial dimension.
         method: ``"window"`` (gather every window, then reduce: the path that also
             gives indices and gradients), ``"scan"`` (separable, slot by slot),
             ``"doubling"`` (separable, doubling on stride-1 dimensions, scan on

@@ -16,7 +16,7 @@ blocking, so that the algorithms, not the engineering, are compared:
 
 On inputs without NaN and without -0.0 all four give PyTorch's bits: the
 maximum of a set of such numbers does not depend on the order of the
-comparisons. (:mod:`poolkit.separable` handles NaN and -0.0 too.)
+comparisons. (:mod:`poolkit._separable` handles NaN and -0.0 too.)
 """
 
 import math

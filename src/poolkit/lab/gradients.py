@@ -16,8 +16,8 @@ from, with zeros elsewhere, as ``torch.nn.functional.max_unpool2d`` does.
 
 import torch
 
-from . import windows as W
-from .arguments import as_stride, as_tuple, check_bool, check_input, check_positive
+from .. import _windows as W
+from .._arguments import as_stride, as_tuple, check_bool, check_input, check_positive
 
 
 def _check_grad(op, grad_output, input_shape):

@@ -1,0 +1,32 @@
+"""The Pooling Book's lab: the code of the book's experiments, built on
+:mod:`poolkit` but not part of its PyTorch-compatible contract.
+
+* :func:`pool2d` (:mod:`~poolkit.lab.scratch`): the from-scratch, two-loop 2-D pooling of the first chapters.
+* :mod:`~poolkit.lab.costs`: shapes, parameters and operation counts (:func:`pool2d_cost`, :func:`conv2d_cost`).
+* :mod:`~poolkit.lab.invariance`: exact invariance experiments (:func:`moved_point_maps`, :func:`kept_fraction`).
+* :mod:`~poolkit.lab.relu_pool`: max pooling built from convolutions and ReLUs only (:func:`relu_max_pool2d`).
+* :mod:`~poolkit.lab.gradients`: the backward passes of max and average pooling, by hand.
+* :mod:`~poolkit.lab.consistency`: moving whole images and counting the predictions that survive.
+* :mod:`~poolkit.lab.training`: a small, deterministic digits classifier for comparing
+  downsampling layers (imports scikit-learn only when it loads the data).
+* :mod:`~poolkit.lab.running`: four stride-1 max filters, compared in the speed chapter.
+* :mod:`~poolkit.lab.timing`: interleaved timing.
+* :mod:`~poolkit.lab.plot`: the pooling figures; needs matplotlib (the ``plot`` extra)
+  and is not imported here.
+"""
+
+from .costs import LayerCost, conv2d_cost, pool2d_cost
+from .invariance import kept_fraction, moved_point_maps
+from .relu_pool import relu_layers, relu_max_pool2d
+from .scratch import pool2d
+
+__all__ = [
+    "LayerCost",
+    "conv2d_cost",
+    "kept_fraction",
+    "moved_point_maps",
+    "pool2d",
+    "pool2d_cost",
+    "relu_layers",
+    "relu_max_pool2d",
+]
