@@ -80,3 +80,12 @@ def test_bad_arguments(call, message):
 def test_lenet_needs_a_callable():
     with pytest.raises(TypeError, match=r"downsample must be a callable"):
         lenet(2)
+
+
+def test_deterministic_turns_onednn_off_inside_and_restores_the_settings():
+    before = (torch.get_num_threads(), torch.are_deterministic_algorithms_enabled(), torch.backends.mkldnn.enabled)
+    with deterministic(num_threads=1):
+        assert torch.get_num_threads() == 1
+        assert torch.are_deterministic_algorithms_enabled()
+        assert not torch.backends.mkldnn.enabled
+    assert (torch.get_num_threads(), torch.are_deterministic_algorithms_enabled(), torch.backends.mkldnn.enabled) == before

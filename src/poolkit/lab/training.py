@@ -79,16 +79,26 @@ def lenet(downsample, channels=(8, 16), image_size=12, classes=10):
 
 @contextlib.contextmanager
 def deterministic(num_threads=1):
-    """Within the block: ``num_threads`` intra-op threads and deterministic algorithms; restored after."""
+    """Within the block: ``num_threads`` intra-op threads, deterministic algorithms,
+    and convolutions without oneDNN; restored after.
+
+    oneDNN picks its convolution kernels, and so the order of their sums, from
+    the processor it runs on; without it, a convolution is a matrix product of
+    the BLAS library, whose code path can be pinned from outside the process (the
+    book's notebooks run with ``MKL_CBWR=COMPATIBLE``; see the Makefile).
+    """
     threads = torch.get_num_threads()
     was_deterministic = torch.are_deterministic_algorithms_enabled()
+    had_onednn = torch.backends.mkldnn.enabled
     torch.set_num_threads(num_threads)
     torch.use_deterministic_algorithms(True)
+    torch.backends.mkldnn.enabled = False
     try:
         yield
     finally:
         torch.set_num_threads(threads)
         torch.use_deterministic_algorithms(was_deterministic)
+        torch.backends.mkldnn.enabled = had_onednn
 
 
 def train(make_model, x, y, seed, epochs=12, batch_size=64, lr=0.01, num_threads=1):
