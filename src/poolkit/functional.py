@@ -371,3 +371,89 @@ def adaptive_avg_pool2d(input, output_size):
 def adaptive_avg_pool3d(input, output_size):
     r"""3-D adaptive average pooling, as ``torch.nn.functional.adaptive_avg_pool3d``."""
     return _adaptive_avg_pool("adaptive_avg_pool3d", 3, input, output_size)
+
+
+# --- Fractional max pooling -------------------------------------------------
+# The body lives in poolkit._fractional; these are the public signatures,
+# equal to torch.nn.functional's.
+
+from . import _fractional  # noqa: E402
+
+
+def fractional_max_pool2d(input, kernel_size, output_size=None, output_ratio=None, return_indices=False,
+                          _random_samples=None):
+    r"""2-D fractional max pooling (Graham, 2014), as ``torch.nn.functional.fractional_max_pool2d``.
+
+    Each output is the maximum of a :math:`k_H \times k_W` window, but the
+    windows start at pseudo-random positions: along an axis of length :math:`n`
+    pooled to :math:`m` outputs, with :math:`\alpha = (n - k)/(m - 1)` and a
+    sample :math:`u \in [0, 1)`, window :math:`i < m - 1` starts at
+    :math:`\operatorname{trunc}((i + u)\alpha) - \operatorname{trunc}(u\alpha)`
+    and the last at :math:`n - k`. This is the rule of PyTorch's
+    ``generate_intervals`` (``aten/src/ATen/native/FractionalMaxPooling.h``,
+    used by ``FractionalMaxPool2d.cpp``), computed in the input's dtype as it
+    computes it; within a window the first maximum in row-major order wins, and
+    the last NaN beats everything.
+
+    Args:
+        input: ``(N, C, H, W)`` or ``(C, H, W)``, floating point.
+        kernel_size: :math:`k`, an int or a pair ``(k_H, k_W)``.
+        output_size: ``(m_H, m_W)`` or one int for both; needs
+            :math:`m + k - 1 \le n` along each axis (0 gives an empty output).
+        output_ratio: instead of ``output_size``: a number or a pair in
+            :math:`(0, 1)`, giving :math:`m = \lfloor n \cdot r \rfloor`.
+            Exactly one of the two must be given.
+        return_indices: also return, for each output, the flat position
+            ``h * W + w`` of its element in the input plane.
+        _random_samples: ``(N', C, 2)`` samples :math:`u` in the input's dtype,
+            :math:`N' \ge N` (1 for an unbatched input); column 0 drives the
+            width, column 1 the height. ``None`` draws
+            ``torch.rand(N, C, 2, dtype=input.dtype, device=input.device)``,
+            as PyTorch does, so that the same ``torch.manual_seed`` gives the
+            same result.
+
+    Returns:
+        ``(N, C, m_H, m_W)`` (or ``(C, m_H, m_W)``), contiguous, and the int64
+        indices if asked for. Gradients flow to the chosen elements; an
+        element chosen by several outputs receives the sum of their gradients.
+
+    Raises:
+        TypeError, ValueError: as PyTorch refuses, naming the argument. Beyond
+        PyTorch's functional form (as its ``nn.FractionalMaxPool2d`` does), this
+        refuses both ``output_size`` and ``output_ratio`` together, and a ratio
+        outside :math:`(0, 1)`; it accepts a single number as ``output_ratio``
+        (PyTorch's functional form documents but refuses it). It also refuses
+        samples for which PyTorch's rule would leave the input or overflow a C
+        ``int`` (where PyTorch fails an internal assertion or is undefined).
+
+    Example:
+        >>> x = torch.arange(25.).reshape(1, 5, 5)
+        >>> fractional_max_pool2d(x, 2, output_size=3, _random_samples=torch.tensor([[[0.5, 0.5]]]))
+        tensor([[[ 6.,  8.,  9.],
+                 [16., 18., 19.],
+                 [21., 23., 24.]]])
+    """
+    return _fractional.fractional_max_pool("fractional_max_pool2d", 2, input, kernel_size, output_size,
+                                           output_ratio, return_indices, _random_samples)
+
+
+def fractional_max_pool3d(input, kernel_size, output_size=None, output_ratio=None, return_indices=False,
+                          _random_samples=None):
+    r"""3-D fractional max pooling, as ``torch.nn.functional.fractional_max_pool3d``.
+
+    As :func:`fractional_max_pool2d` over ``(N, C, D, H, W)`` or ``(C, D, H, W)``,
+    with triples for ``kernel_size``, ``output_size`` and ``output_ratio``, and
+    ``_random_samples`` of shape ``(N', C, 3)`` whose columns drive depth, height
+    and width in that order (``FractionalMaxPool3d.cpp``). PyTorch's 3-D kernel
+    is stricter than its 2-D one: it needs :math:`k \le n` and
+    :math:`m + k - 1 < n` along each axis. Indices are flat positions
+    ``(d * H + h) * W + w``.
+
+    Example:
+        >>> x = torch.arange(64.).reshape(1, 1, 4, 4, 4)
+        >>> fractional_max_pool3d(x, 2, output_size=1, _random_samples=torch.zeros(1, 1, 3))
+        tensor([[[[[63.]]]]])
+    """
+    return _fractional.fractional_max_pool("fractional_max_pool3d", 3, input, kernel_size, output_size,
+                                           output_ratio, return_indices, _random_samples)
+
