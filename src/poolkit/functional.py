@@ -373,11 +373,11 @@ def adaptive_avg_pool3d(input, output_size):
     return _adaptive_avg_pool("adaptive_avg_pool3d", 3, input, output_size)
 
 
-# --- Fractional max pooling -------------------------------------------------
-# The body lives in poolkit._fractional; these are the public signatures,
+# --- Fractional max pooling and max unpooling -------------------------------------------------
+# The bodies live in poolkit._fractional and poolkit._unpool; these are the public signatures,
 # equal to torch.nn.functional's.
 
-from . import _fractional  # noqa: E402
+from . import _fractional, _unpool  # noqa: E402
 
 
 def fractional_max_pool2d(input, kernel_size, output_size=None, output_ratio=None, return_indices=False,
@@ -457,3 +457,78 @@ def fractional_max_pool3d(input, kernel_size, output_size=None, output_ratio=Non
     return _fractional.fractional_max_pool("fractional_max_pool3d", 3, input, kernel_size, output_size,
                                            output_ratio, return_indices, _random_samples)
 
+
+def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    r"""Partial inverse of :func:`max_pool1d`, as ``torch.nn.functional.max_unpool1d``.
+
+    Puts each value of ``input`` at the position its index names and zeros
+    everywhere else. The output length is by default the largest that pools to
+    :math:`L_{in}` without ceil mode, :math:`(L_{in} - 1)s + k - 2p`;
+    ``output_size`` may ask for any length strictly between that minus and
+    plus the stride (PyTorch's ``_unpool_output_size`` in ``torch/nn/functional.py``).
+
+    Args:
+        input: pooled values ``(N, C, L_in)`` or ``(C, L_in)``, floating point.
+        indices: int64, the shape of ``input``: positions in the output's last axis,
+            as :func:`max_pool1d` returns them with ``return_indices=True``.
+        kernel_size, stride, padding: the arguments of that max pooling
+            (``stride=None`` means ``kernel_size``); ints or 1-tuples.
+        output_size: ``None``, ``(L,)`` or ``(N, C, L)`` (only ``L`` is read).
+
+    Returns:
+        ``(N, C, L)`` or ``(C, L)``. When two indices name one position, the
+        later value stays (PyTorch's CPU kernel writes in order); in the
+        backward pass every value receives the gradient at its index.
+
+    Raises:
+        TypeError: ``indices`` is not an int64 tensor, or an argument is not an int.
+        ValueError: an index lies outside ``[0, L - 1]`` (naming the range and the
+            values found), ``output_size`` is out of range, ``indices`` has
+            another shape, or ``kernel_size``/``stride`` is below 1 or
+            ``padding`` below 0 (which PyTorch does not check).
+
+    Example:
+        >>> y, i = max_pool1d(torch.tensor([[1., 3., 2., 5.]]), 2, return_indices=True)
+        >>> max_unpool1d(y, i, 2)
+        tensor([[0., 3., 0., 5.]])
+    """
+    return _unpool.max_unpool("max_unpool1d", 1, input, indices, kernel_size, stride, padding, output_size)
+
+
+def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    r"""Partial inverse of :func:`max_pool2d`, as ``torch.nn.functional.max_unpool2d``.
+
+    As :func:`max_unpool1d` over ``(N, C, H_in, W_in)`` or ``(C, H_in, W_in)``, with
+    pairs for ``kernel_size``, ``stride`` and ``padding``; ``output_size`` is
+    ``(H, W)`` or ``(N, C, H, W)``, and indices are flat positions ``h * W + w``
+    of the output plane. A channels-last input gives a channels-last output, as
+    in PyTorch.
+
+    Example:
+        >>> x = torch.arange(16.).reshape(1, 4, 4)
+        >>> y, i = max_pool2d(x, 2, return_indices=True)
+        >>> max_unpool2d(y, i, 2)
+        tensor([[[ 0.,  0.,  0.,  0.],
+                 [ 0.,  5.,  0.,  7.],
+                 [ 0.,  0.,  0.,  0.],
+                 [ 0., 13.,  0., 15.]]])
+    """
+    return _unpool.max_unpool("max_unpool2d", 2, input, indices, kernel_size, stride, padding, output_size)
+
+
+def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    r"""Partial inverse of :func:`max_pool3d`, as ``torch.nn.functional.max_unpool3d``.
+
+    As :func:`max_unpool1d` over ``(N, C, D_in, H_in, W_in)`` or
+    ``(C, D_in, H_in, W_in)``, with triples for ``kernel_size``, ``stride`` and
+    ``padding``; ``output_size`` is ``(D, H, W)`` or ``(N, C, D, H, W)``, and
+    indices are flat positions ``(d * H + h) * W + w``. The output is
+    contiguous whatever the input's layout, as in PyTorch.
+
+    Example:
+        >>> x = torch.arange(8.).reshape(1, 1, 2, 2, 2)
+        >>> y, i = max_pool3d(x, 2, return_indices=True)
+        >>> max_unpool3d(y, i, 2).flatten().tolist()
+        [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 7.0]
+    """
+    return _unpool.max_unpool("max_unpool3d", 3, input, indices, kernel_size, stride, padding, output_size)
