@@ -64,6 +64,35 @@ def as_tuple(op, name, value, dims):
     raise TypeError(f"{op}: {name} must be an int or a tuple of ints, got {name}={value!r}")
 
 
+def exact_tuple(op, name, value, dims, minimum=None):
+    """An int, or a tuple/list of exactly ``dims`` ints, as a tuple of ``dims`` ints.
+
+    Unlike :func:`as_tuple`, a tuple with one entry is not spread over the
+    dimensions (for ``dims > 1``): the ops that use this refuse it, as PyTorch does.
+    Entries may be anything ``check_int`` takes.
+
+    Raises:
+        TypeError: ``value`` or an entry is not an int.
+        ValueError: the tuple has another length, or an entry is below ``minimum``.
+    """
+    what = f"an int or a tuple of {dims} int{'s' if dims > 1 else ''}"
+    if isinstance(value, (tuple, list, torch.Size)):
+        if len(value) != dims:
+            raise ValueError(f"{op}: {name} must be {what}, got {name}={value!r} with {len(value)} entries")
+        try:
+            values = tuple(check_int(name, v) for v in value)
+        except TypeError:
+            raise TypeError(f"{op}: {name} must be {what}, got {name}={value!r}") from None
+    else:
+        try:
+            values = (check_int(name, value),) * dims
+        except TypeError:
+            raise TypeError(f"{op}: {name} must be {what}, got {name}={value!r} ({type(value).__name__})") from None
+    if minimum is not None and min(values) < minimum:
+        raise ValueError(f"{op}: {name} must be at least {minimum} in every entry, got {name}={value!r}")
+    return values
+
+
 def int_pair(name, value, minimum=None):
     """An int, or a tuple/list of two ints, as a pair; ``TypeError`` otherwise, and
     ``ValueError`` if an entry is below ``minimum`` (when given)."""

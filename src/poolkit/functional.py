@@ -371,3 +371,164 @@ def adaptive_avg_pool2d(input, output_size):
 def adaptive_avg_pool3d(input, output_size):
     r"""3-D adaptive average pooling, as ``torch.nn.functional.adaptive_avg_pool3d``."""
     return _adaptive_avg_pool("adaptive_avg_pool3d", 3, input, output_size)
+
+
+# --- Fractional max pooling and max unpooling -------------------------------------------------
+# The bodies live in poolkit._fractional and poolkit._unpool; these are the public signatures,
+# equal to torch.nn.functional's.
+
+from . import _fractional, _unpool  # noqa: E402
+
+
+def fractional_max_pool2d(input, kernel_size, output_size=None, output_ratio=None, return_indices=False,
+                          _random_samples=None):
+    r"""2-D fractional max pooling (Graham, 2014), as ``torch.nn.functional.fractional_max_pool2d``.
+
+    Each output is the maximum of a :math:`k_H \times k_W` window, but the
+    windows start at pseudo-random positions: along an axis of length :math:`n`
+    pooled to :math:`m` outputs, with :math:`\alpha = (n - k)/(m - 1)` and a
+    sample :math:`u \in [0, 1)`, window :math:`i < m - 1` starts at
+    :math:`\operatorname{trunc}((i + u)\alpha) - \operatorname{trunc}(u\alpha)`
+    and the last at :math:`n - k`. This is the rule of PyTorch's
+    ``generate_intervals`` (``aten/src/ATen/native/FractionalMaxPooling.h``,
+    used by ``FractionalMaxPool2d.cpp``), computed in the input's dtype as it
+    computes it; within a window the first maximum in row-major order wins, and
+    the last NaN beats everything.
+
+    Args:
+        input: ``(N, C, H, W)`` or ``(C, H, W)``, floating point.
+        kernel_size: :math:`k`, an int or a pair ``(k_H, k_W)``.
+        output_size: ``(m_H, m_W)`` or one int for both; needs
+            :math:`m + k - 1 \le n` along each axis (0 gives an empty output).
+        output_ratio: instead of ``output_size``: a number or a pair in
+            :math:`(0, 1)`, giving :math:`m = \lfloor n \cdot r \rfloor`.
+            Exactly one of the two must be given.
+        return_indices: also return, for each output, the flat position
+            ``h * W + w`` of its element in the input plane.
+        _random_samples: ``(N', C, 2)`` samples :math:`u` in the input's dtype,
+            :math:`N' \ge N` (1 for an unbatched input); column 0 drives the
+            width, column 1 the height. ``None`` draws
+            ``torch.rand(N, C, 2, dtype=input.dtype, device=input.device)``,
+            as PyTorch does, so that the same ``torch.manual_seed`` gives the
+            same result.
+
+    Returns:
+        ``(N, C, m_H, m_W)`` (or ``(C, m_H, m_W)``), contiguous, and the int64
+        indices if asked for. Gradients flow to the chosen elements; an
+        element chosen by several outputs receives the sum of their gradients.
+
+    Raises:
+        TypeError, ValueError: as PyTorch refuses, naming the argument. Beyond
+        PyTorch's functional form (as its ``nn.FractionalMaxPool2d`` does), this
+        refuses both ``output_size`` and ``output_ratio`` together, and a ratio
+        outside :math:`(0, 1)`; it accepts a single number as ``output_ratio``
+        (PyTorch's functional form documents but refuses it). It also refuses
+        samples for which PyTorch's rule would leave the input or overflow a C
+        ``int`` (where PyTorch fails an internal assertion or is undefined).
+
+    Example:
+        >>> x = torch.arange(25.).reshape(1, 5, 5)
+        >>> fractional_max_pool2d(x, 2, output_size=3, _random_samples=torch.tensor([[[0.5, 0.5]]]))
+        tensor([[[ 6.,  8.,  9.],
+                 [16., 18., 19.],
+                 [21., 23., 24.]]])
+    """
+    return _fractional.fractional_max_pool("fractional_max_pool2d", 2, input, kernel_size, output_size,
+                                           output_ratio, return_indices, _random_samples)
+
+
+def fractional_max_pool3d(input, kernel_size, output_size=None, output_ratio=None, return_indices=False,
+                          _random_samples=None):
+    r"""3-D fractional max pooling, as ``torch.nn.functional.fractional_max_pool3d``.
+
+    As :func:`fractional_max_pool2d` over ``(N, C, D, H, W)`` or ``(C, D, H, W)``,
+    with triples for ``kernel_size``, ``output_size`` and ``output_ratio``, and
+    ``_random_samples`` of shape ``(N', C, 3)`` whose columns drive depth, height
+    and width in that order (``FractionalMaxPool3d.cpp``). PyTorch's 3-D kernel
+    is stricter than its 2-D one: it needs :math:`k \le n` and
+    :math:`m + k - 1 < n` along each axis. Indices are flat positions
+    ``(d * H + h) * W + w``.
+
+    Example:
+        >>> x = torch.arange(64.).reshape(1, 1, 4, 4, 4)
+        >>> fractional_max_pool3d(x, 2, output_size=1, _random_samples=torch.zeros(1, 1, 3))
+        tensor([[[[[63.]]]]])
+    """
+    return _fractional.fractional_max_pool("fractional_max_pool3d", 3, input, kernel_size, output_size,
+                                           output_ratio, return_indices, _random_samples)
+
+
+def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    r"""Partial inverse of :func:`max_pool1d`, as ``torch.nn.functional.max_unpool1d``.
+
+    Puts each value of ``input`` at the position its index names and zeros
+    everywhere else. The output length is by default the largest that pools to
+    :math:`L_{in}` without ceil mode, :math:`(L_{in} - 1)s + k - 2p`;
+    ``output_size`` may ask for any length strictly between that minus and
+    plus the stride (PyTorch's ``_unpool_output_size`` in ``torch/nn/functional.py``).
+
+    Args:
+        input: pooled values ``(N, C, L_in)`` or ``(C, L_in)``, floating point.
+        indices: int64, the shape of ``input``: positions in the output's last axis,
+            as :func:`max_pool1d` returns them with ``return_indices=True``.
+        kernel_size, stride, padding: the arguments of that max pooling
+            (``stride=None`` means ``kernel_size``); ints or 1-tuples.
+        output_size: ``None``, ``(L,)`` or ``(N, C, L)`` (only ``L`` is read).
+
+    Returns:
+        ``(N, C, L)`` or ``(C, L)``. When two indices name one position, the
+        later value stays (PyTorch's CPU kernel writes in order); in the
+        backward pass every value receives the gradient at its index.
+
+    Raises:
+        TypeError: ``indices`` is not an int64 tensor, or an argument is not an int.
+        ValueError: an index lies outside ``[0, L - 1]`` (naming the range and the
+            values found), ``output_size`` is out of range, ``indices`` has
+            another shape, or ``kernel_size``/``stride`` is below 1 or
+            ``padding`` below 0 (which PyTorch does not check).
+
+    Example:
+        >>> y, i = max_pool1d(torch.tensor([[1., 3., 2., 5.]]), 2, return_indices=True)
+        >>> max_unpool1d(y, i, 2)
+        tensor([[0., 3., 0., 5.]])
+    """
+    return _unpool.max_unpool("max_unpool1d", 1, input, indices, kernel_size, stride, padding, output_size)
+
+
+def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    r"""Partial inverse of :func:`max_pool2d`, as ``torch.nn.functional.max_unpool2d``.
+
+    As :func:`max_unpool1d` over ``(N, C, H_in, W_in)`` or ``(C, H_in, W_in)``, with
+    pairs for ``kernel_size``, ``stride`` and ``padding``; ``output_size`` is
+    ``(H, W)`` or ``(N, C, H, W)``, and indices are flat positions ``h * W + w``
+    of the output plane. A channels-last input gives a channels-last output, as
+    in PyTorch.
+
+    Example:
+        >>> x = torch.arange(16.).reshape(1, 4, 4)
+        >>> y, i = max_pool2d(x, 2, return_indices=True)
+        >>> max_unpool2d(y, i, 2)
+        tensor([[[ 0.,  0.,  0.,  0.],
+                 [ 0.,  5.,  0.,  7.],
+                 [ 0.,  0.,  0.,  0.],
+                 [ 0., 13.,  0., 15.]]])
+    """
+    return _unpool.max_unpool("max_unpool2d", 2, input, indices, kernel_size, stride, padding, output_size)
+
+
+def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    r"""Partial inverse of :func:`max_pool3d`, as ``torch.nn.functional.max_unpool3d``.
+
+    As :func:`max_unpool1d` over ``(N, C, D_in, H_in, W_in)`` or
+    ``(C, D_in, H_in, W_in)``, with triples for ``kernel_size``, ``stride`` and
+    ``padding``; ``output_size`` is ``(D, H, W)`` or ``(N, C, D, H, W)``, and
+    indices are flat positions ``(d * H + h) * W + w``. The output is
+    contiguous whatever the input's layout, as in PyTorch.
+
+    Example:
+        >>> x = torch.arange(8.).reshape(1, 1, 2, 2, 2)
+        >>> y, i = max_pool3d(x, 2, return_indices=True)
+        >>> max_unpool3d(y, i, 2).flatten().tolist()
+        [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 7.0]
+    """
+    return _unpool.max_unpool("max_unpool3d", 3, input, indices, kernel_size, stride, padding, output_size)

@@ -10,14 +10,17 @@ positions its window read, so overlapping windows add up:
 * average pooling sends each of its window's real elements the gradient
   divided by the divisor (by default the window size).
 
-:func:`max_unpool2d` puts pooled values back at the positions they came
-from, with zeros elsewhere, as ``torch.nn.functional.max_unpool2d`` does.
+:func:`max_unpool2d` (the library's :func:`poolkit.functional.max_unpool2d`)
+puts pooled values back at the positions they came from, with zeros
+elsewhere, as ``torch.nn.functional.max_unpool2d`` does.
 """
 
 import torch
 
+from .. import _unpool
 from .. import _windows as W
-from .._arguments import as_stride, as_tuple, check_bool, check_input, check_positive
+from .._arguments import as_stride, as_tuple, check_bool, check_positive
+from ..functional import max_unpool2d  # noqa: F401  (the library's, used by the book as gradients.max_unpool2d)
 
 
 def _check_grad(op, grad_output, input_shape):
@@ -118,7 +121,8 @@ def unpool_output_size(input_size, kernel_size, stride=None, padding=0, output_s
     ``input_size`` without ceil mode: :math:`(n - 1)s + k - 2p` per axis. An
     input of any of the sizes that pool to ``n`` can be asked for instead: each
     entry of ``output_size`` must lie strictly between the default minus and
-    plus the stride, as in PyTorch.
+    plus the stride, as in PyTorch. (The rule itself is the library's, in
+    :mod:`poolkit._unpool`.)
 
     Args:
         input_size: ``(H_in, W_in)`` of the pooled tensor.
@@ -128,52 +132,4 @@ def unpool_output_size(input_size, kernel_size, stride=None, padding=0, output_s
     Returns:
         ``(H, W)``, a tuple of ints.
     """
-    op = "max_unpool2d"
-    kernel = as_tuple(op, "kernel_size", kernel_size, 2)
-    steps = as_stride(op, stride, kernel, 2)
-    pads = as_tuple(op, "padding", padding, 2)
-    check_positive(op, "kernel_size", kernel)
-    check_positive(op, "stride", steps)
-    default = tuple((n - 1) * s + k - 2 * p for n, s, k, p in zip(input_size, steps, kernel, pads))
-    if output_size is None:
-        return default
-    if not isinstance(output_size, (tuple, list, torch.Size)) or len(output_size) not in (2, 4):
-        raise ValueError(f"{op}: output_size must be (H, W) or (N, C, H, W), got output_size={output_size!r}")
-    size = tuple(output_size)[-2:]
-    for n, d, s in zip(size, default, steps):
-        if isinstance(n, bool) or not isinstance(n, int) or not d - s < n < d + s:
-            raise ValueError(f"{op}: output_size entries must be ints strictly between default - stride and "
-                             f"default + stride, got output_size={output_size!r} with default {default} "
-                             f"and stride {steps}")
-    return size
-
-
-def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
-    r"""Partial inverse of max pooling, as ``torch.nn.functional.max_unpool2d``.
-
-    Args:
-        input: pooled values ``(N, C, H_in, W_in)`` or ``(C, H_in, W_in)``.
-        indices: the int64 indices max pooling returned with them, same shape.
-        kernel_size, stride, padding: the arguments of that max pooling.
-        output_size: the size of the pooled input, when the default of
-            :func:`unpool_output_size` is not it (several sizes pool to the same output).
-
-    Returns:
-        ``(N, C, H, W)`` (or without ``N``): zeros, except that each value of
-        ``input`` sits at the position its index names.
-    """
-    op = "max_unpool2d"
-    x, batched = check_input(op, input, 2)
-    if not isinstance(indices, torch.Tensor) or indices.dtype != torch.int64 or indices.shape != input.shape:
-        raise ValueError(f"{op}: indices must be an int64 tensor of the shape of input {tuple(input.shape)}, "
-                         f"got {indices!r:.80}")
-    h, w = unpool_output_size(x.shape[2:], kernel_size, stride, padding, output_size)
-    index = indices if batched else indices.unsqueeze(0)
-    if index.numel() and (index.min() < 0 or index.max() >= h * w):
-        raise ValueError(f"{op}: indices must lie in [0, {h * w - 1}] for an output of size {(h, w)}, "
-                         f"got values from {index.min().item()} to {index.max().item()}")
-    n, c = x.shape[:2]
-    out = torch.zeros(n, c, h * w, dtype=x.dtype, device=x.device)
-    out.scatter_(-1, index.reshape(n, c, -1), x.reshape(n, c, -1))
-    out = out.reshape(n, c, h, w)
-    return out if batched else out.squeeze(0)
+    return _unpool.unpool_output_size("max_unpool2d", 2, input_size, kernel_size, stride, padding, output_size)
