@@ -74,8 +74,10 @@ def test_layer_counts_and_widths(k, convs, relus):
     (lambda: relu_max_pool2d(0), ValueError, r"kernel_size must be at least 1, got kernel_size=0"),
     (lambda: relu_max_pool2d((2, 2, 2)), TypeError, r"got kernel_size=\(2, 2, 2\)"),
     (lambda: relu_max_pool2d(2, stride=2.0), TypeError, r"stride must be an int or a pair of ints, got stride=2\.0"),
-    (lambda: relu_max_pool2d(2, channels=0), ValueError, r"channels must be a positive int, got channels=0"),
-    (lambda: dilations(0), ValueError, r"k must be a positive int, got k=0"),
+    (lambda: relu_max_pool2d(2, channels=0), ValueError, r"channels must be at least 1, got channels=0"),
+    (lambda: relu_max_pool2d(2, channels=2.0), TypeError, r"channels must be an int, got channels=2\.0"),
+    (lambda: dilations(0), ValueError, r"kernel_size must be at least 1, got kernel_size=0"),
+    (lambda: dilations(True), TypeError, r"kernel_size must be an int, got kernel_size=True"),
     (lambda: relu_layers("3"), TypeError, r"kernel_size='3'"),
 ])
 def test_bad_arguments(call, error, message):

@@ -17,15 +17,16 @@ from, with zeros elsewhere, as ``torch.nn.functional.max_unpool2d`` does.
 import torch
 
 from .. import _windows as W
-from .._arguments import as_stride, as_tuple, check_bool, check_input, check_positive
+from .._arguments import as_stride, as_tuple, check_bool, check_input, check_int, check_positive
 
 
 def _check_grad(op, grad_output, input_shape):
     if not isinstance(grad_output, torch.Tensor) or not grad_output.dtype.is_floating_point:
         raise TypeError(f"{op}: grad_output must be a floating-point torch.Tensor, got {grad_output!r:.80}")
     shape = tuple(input_shape) if isinstance(input_shape, (tuple, list, torch.Size)) else None
-    if shape is None or len(shape) != 4 or not all(isinstance(n, int) and n >= 1 for n in shape):
+    if shape is None or len(shape) != 4:
         raise ValueError(f"{op}: input_shape must be (N, C, H, W) with positive ints, got input_shape={input_shape!r}")
+    shape = tuple(check_int(f"input_shape[{i}]", n, minimum=1, op=op) for i, n in enumerate(shape))
     if tuple(grad_output.shape[:2]) != shape[:2] or grad_output.dim() != 4:
         raise ValueError(f"{op}: grad_output must be (N, C, H_out, W_out) with N, C of input_shape={shape}, "
                          f"got grad_output of shape {tuple(grad_output.shape)}")
@@ -139,9 +140,9 @@ def unpool_output_size(input_size, kernel_size, stride=None, padding=0, output_s
         return default
     if not isinstance(output_size, (tuple, list, torch.Size)) or len(output_size) not in (2, 4):
         raise ValueError(f"{op}: output_size must be (H, W) or (N, C, H, W), got output_size={output_size!r}")
-    size = tuple(output_size)[-2:]
+    size = tuple(check_int(f"output_size[{i}]", n, op=op) for i, n in enumerate(output_size))[-2:]
     for n, d, s in zip(size, default, steps):
-        if isinstance(n, bool) or not isinstance(n, int) or not d - s < n < d + s:
+        if not d - s < n < d + s:
             raise ValueError(f"{op}: output_size entries must be ints strictly between default - stride and "
                              f"default + stride, got output_size={output_size!r} with default {default} "
                              f"and stride {steps}")
