@@ -59,8 +59,10 @@ def test_consistency_counts_unchanged_predictions():
 @pytest.mark.parametrize("call, error, message", [
     (lambda: move_images(torch.zeros(4, 4)), ValueError, r"images must be an \(N, C, H, W\) tensor"),
     (lambda: move_images(grid(), shift=1), TypeError, r"shift must be a pair"),
-    (lambda: move_images(grid(), angle=float("nan")), ValueError, r"angle must be a finite number"),
-    (lambda: move_images(grid(), scale=0), ValueError, r"scale must be a positive finite number, got scale=0"),
+    (lambda: move_images(grid(), angle=float("nan")), ValueError, r"angle must be finite, got angle=nan"),
+    (lambda: move_images(grid(), angle="1"), TypeError, r"angle must be a real number, got angle='1'"),
+    (lambda: move_images(grid(), shift=(1, float("nan"))), ValueError, r"shift\[1\] must be finite"),
+    (lambda: move_images(grid(), scale=0), ValueError, r"scale must be positive and finite, got scale=0"),
     (lambda: class_means(torch.zeros(3, 2), torch.tensor([0, 0, 2]), 3), ValueError, r"every class 0..2 must occur"),
     (lambda: nearest_mean(torch.zeros(2, 3), torch.zeros(2, 2)), ValueError, r"3 values per sample, the means 2"),
     (lambda: consistency(lambda t: t, grid(), []), ValueError, r"at least one move"),

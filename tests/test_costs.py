@@ -60,7 +60,9 @@ def test_stride_defaults_to_kernel_size():
     (lambda: pool2d_cost((1, 0, 4), 2), ValueError, r"got H=0"),
     (lambda: pool2d_cost((1, 4, 4), (2, 2, 2)), TypeError, r"kernel_size must be an int or a pair"),
     (lambda: pool2d_cost((1, 4, 4), 5), ValueError, r"no window fits"),
-    (lambda: conv2d_cost((1, 4, 4), 0, 2), ValueError, r"out_channels must be a positive int, got 0"),
+    (lambda: conv2d_cost((1, 4, 4), 0, 2), ValueError, r"out_channels must be at least 1, got out_channels=0"),
+    (lambda: conv2d_cost((1, 4, 4), 2.0, 2), TypeError, r"out_channels must be an int, got out_channels=2\.0"),
+    (lambda: pool2d_cost((1, True, 4), 2), TypeError, r"H must be an int, got H=True"),
     (lambda: conv2d_cost((1, 4, 4), 1, 2, stride=(1,)), TypeError, r"stride must be an int or a pair"),
     (lambda: conv2d_cost((1, 4, 4), 1, 2, stride=None), TypeError, r"stride must be an int or a pair of ints, got stride=None"),
 ])

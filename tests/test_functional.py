@@ -1,14 +1,12 @@
-"""poolkit.functional and poolkit.nn: named edge cases, gradients and errors."""
+"""poolkit.functional: named edge cases, gradients and errors."""
 
 import pytest
 import torch
-from torch import nn as tnn
 from torch.nn import functional as F
 
 import poolkit
 from poolkit.lab import pool2d
 import poolkit.functional as P
-from poolkit import nn as pnn
 
 INF = float("inf")
 NAN = float("nan")
@@ -133,36 +131,3 @@ def test_the_teaching_version_agrees_with_the_general_one():
 def test_errors_name_the_parameter_and_value(call, error, message):
     with pytest.raises(error, match=message):
         call()
-
-
-@pytest.mark.parametrize("ours, theirs, args", [
-    (pnn.MaxPool2d, tnn.MaxPool2d, (3, 2, 1)),
-    (pnn.MaxPool1d, tnn.MaxPool1d, (2,)),
-    (pnn.MaxPool3d, tnn.MaxPool3d, (2, 1)),
-    (pnn.AvgPool1d, tnn.AvgPool1d, (3, 2, 1, True, False)),
-    (pnn.AvgPool2d, tnn.AvgPool2d, (3, 2, 1, False, True, 4)),
-    (pnn.AvgPool3d, tnn.AvgPool3d, (2,)),
-    (pnn.LPPool1d, tnn.LPPool1d, (2, 3)),
-    (pnn.LPPool2d, tnn.LPPool2d, (2, 2)),
-    (pnn.LPPool3d, tnn.LPPool3d, (3, 2)),
-    (pnn.AdaptiveMaxPool1d, tnn.AdaptiveMaxPool1d, (3,)),
-    (pnn.AdaptiveMaxPool2d, tnn.AdaptiveMaxPool2d, ((2, None),)),
-    (pnn.AdaptiveMaxPool3d, tnn.AdaptiveMaxPool3d, (2,)),
-    (pnn.AdaptiveAvgPool1d, tnn.AdaptiveAvgPool1d, (3,)),
-    (pnn.AdaptiveAvgPool2d, tnn.AdaptiveAvgPool2d, (1,)),
-    (pnn.AdaptiveAvgPool3d, tnn.AdaptiveAvgPool3d, ((None, 2, 3),)),
-])
-def test_modules_match_torch_modules(ours, theirs, args):
-    dims = int(ours.__name__[-2])
-    x = torch.rand(2, 3, *[6] * dims, generator=torch.Generator().manual_seed(5)) + 0.1
-    mine, ref = ours(*args), theirs(*args)
-    assert list(mine.parameters()) == []
-    torch.testing.assert_close(mine(x), ref(x), rtol=1e-5, atol=1e-6)
-    assert type(mine).__name__ in repr(mine)
-
-
-def test_max_pool_module_returns_indices():
-    x = torch.rand(1, 1, 4, 4, generator=torch.Generator().manual_seed(6))
-    out, index = pnn.MaxPool2d(2, return_indices=True)(x)
-    ref_out, ref_index = tnn.MaxPool2d(2, return_indices=True)(x)
-    assert torch.equal(out, ref_out) and torch.equal(index, ref_index)

@@ -204,6 +204,8 @@ def test_the_same_arguments_give_the_same_png():
     (lambda: draw_pooling(X3, 2, windows=(0, 0)), TypeError, r"windows must be 'all' or a list of \(i, j\)"),
     (lambda: draw_pooling(X3, 1, stride=1, windows=[(0, 0)] * 7), ValueError, r"at most 6 windows, got 7"),
     (lambda: draw_pooling(X3, 2, cell_size=0), ValueError, r"cell_size=0"),
+    (lambda: draw_pooling(X3, 2, cell_size=float("nan")), ValueError, r"cell_size must be finite, got cell_size=nan"),
+    (lambda: draw_pooling(X3, 2, cell_size="1"), TypeError, r"cell_size must be a real number, got cell_size='1'"),
 ])
 def test_bad_arguments(call, error, message):
     with pytest.raises(error, match=message):
@@ -229,5 +231,9 @@ def test_draw_doubling_rejects_a_bad_kernel():
     from poolkit.lab.plot import draw_doubling
     with pytest.raises(ValueError, match="kernel_size=0"):
         draw_doubling(0)
-    with pytest.raises(ValueError, match=r"kernel_size=\(3, 5\)"):
+    with pytest.raises(TypeError, match=r"kernel_size must be an int, got kernel_size=\(3, 5\)"):
         draw_doubling((3, 5))
+    with pytest.raises(TypeError, match=r"kernel_size must be an int, got kernel_size=True"):
+        draw_doubling(True)
+    with pytest.raises(ValueError, match=r"cell_size must be positive and finite, got cell_size=0"):
+        draw_doubling(3, cell_size=0)

@@ -6,8 +6,12 @@ from pathlib import Path
 
 import pytest
 import torch
+from hypothesis import event, given
+from hypothesis import strategies as st
 from torch.nn import functional as F
 
+from poolkit import _doubling
+from poolkit.lab import relu_pool
 from poolkit.lab import running as R
 from poolkit.lab.timing import interleaved
 
@@ -33,10 +37,36 @@ def test_comparison_counts():
     assert R.doubling_widths(13) == [1, 2, 4, 8, 13] and R.doubling_widths(1) == [1]
 
 
+@given(st.integers(1, 10**6))
+def test_the_doubling_schedule(k):
+    event("power of two" if k & (k - 1) == 0 else "other")
+    widths = _doubling.doubling_widths(k)
+    assert widths[0] == 1 and widths[-1] == k
+    assert all(a < b <= 2 * a for a, b in zip(widths, widths[1:]))
+    assert len(widths) - 1 == (k - 1).bit_length()                   # ceil(log2 k) steps
+    steps = _doubling.doubling_steps(k)
+    assert sum(steps) == k - 1 and all(0 < d <= w for d, w in zip(steps, widths))
+    assert R.comparisons("doubling", k, dims=1) == len(steps)
+    assert relu_pool.relu_layers((k, 1)) == len(steps)
+
+
+def test_the_schedule_is_written_once():
+    assert R.doubling_widths is _doubling.doubling_widths                # the name chapter 10 uses
+    assert relu_pool.dilations is _doubling.doubling_steps
+
+
 def test_bad_arguments_are_named():
     x = torch.randn(1, 1, 5, 5)
-    with pytest.raises(ValueError, match="kernel_size=4"):
+    with pytest.raises(ValueError, match="kernel_size must be odd, got kernel_size=4"):
         R.max_filter2d(x, 4, "direct")
+    with pytest.raises(TypeError, match=r"kernel_size must be an int, got kernel_size=3\.0"):
+        R.max_filter2d(x, 3.0, "direct")
+    with pytest.raises(ValueError, match="kernel_size must be at least 1, got kernel_size=0"):
+        R.doubling_widths(0)
+    with pytest.raises(ValueError, match="kernel_size must be at least 1, got kernel_size=0"):
+        R.comparisons("direct", 0)
+    with pytest.raises(TypeError, match="dims must be an int, got dims=True"):
+        R.comparisons("direct", 3, dims=True)
     with pytest.raises(ValueError, match="method='fast'"):
         R.max_filter2d(x, 3, "fast")
     with pytest.raises(ValueError, match="method='fast'"):
@@ -49,8 +79,12 @@ def test_interleaved_times_every_function():
     calls = []
     t = interleaved({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}, rounds=3, warmup=1)
     assert calls == ["a", "b"] * 4 and set(t) == {"a", "b"} and all(v >= 0 for v in t.values())
-    with pytest.raises(ValueError, match="rounds=0"):
+    with pytest.raises(ValueError, match="rounds must be at least 1, got rounds=0"):
         interleaved({"a": lambda: None}, rounds=0)
+    with pytest.raises(ValueError, match="warmup must be at least 0, got warmup=-1"):
+        interleaved({"a": lambda: None}, warmup=-1)
+    with pytest.raises(TypeError, match="rounds must be an int, got rounds=2.5"):
+        interleaved({"a": lambda: None}, rounds=2.5)
     with pytest.raises(TypeError, match=r"functions\['a'\]"):
         interleaved({"a": 3})
 

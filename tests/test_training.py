@@ -67,9 +67,13 @@ def test_deterministic_restores_the_settings():
 
 
 @pytest.mark.parametrize("call, message", [
-    (lambda: load_digits_split(test_size=0), r"test_size must be an int in 1..1796, got test_size=0"),
-    (lambda: load_digits_split(pad=-1), r"pad must be a non-negative int, got pad=-1"),
-    (lambda: train(lambda: nn.Linear(1, 1), torch.zeros(2, 1), torch.zeros(2), 0, epochs=0), r"epochs must be"),
+    (lambda: load_digits_split(test_size=0), r"test_size must be at least 1, got test_size=0"),
+    (lambda: load_digits_split(test_size=1797), r"test_size must be at most 1796, got test_size=1797"),
+    (lambda: load_digits_split(pad=-1), r"pad must be at least 0, got pad=-1"),
+    (lambda: train(lambda: nn.Linear(1, 1), torch.zeros(2, 1), torch.zeros(2), 0, epochs=0),
+     r"epochs must be at least 1, got epochs=0"),
+    (lambda: train(lambda: nn.Linear(1, 1), torch.zeros(2, 1), torch.zeros(2), 0, batch_size=0),
+     r"batch_size must be at least 1, got batch_size=0"),
     (lambda: train(lambda: nn.Linear(1, 1), torch.zeros(2, 1), torch.zeros(3), 0), r"same, non-zero number"),
 ])
 def test_bad_arguments(call, message):

@@ -147,3 +147,27 @@ def check_input(op, input, dims):
 
 def _spatial_names(dims):
     return ", ".join(("D", "H", "W")[3 - dims:]) if dims > 1 else "L"
+
+
+def check_real(name, value, op=None, positive=False):
+    """``value`` as a finite Python float: an int or a float (NumPy's too, anything
+    ``numbers.Real``), never a bool.
+
+    Raises:
+        TypeError: ``value`` is not a real number, naming ``name`` and the value.
+        ValueError: it is NaN or infinite (an int too large for a float counts as
+            infinite), or, with ``positive``, not above 0.
+    """
+    import math
+    import numbers
+
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{_prefix(op)}{name} must be a real number, got {name}={value!r} ({type(value).__name__})")
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number) or (positive and not number > 0):
+        rule = "positive and finite" if positive else "finite"
+        raise ValueError(f"{_prefix(op)}{name} must be {rule}, got {name}={value!r}")
+    return number

@@ -30,13 +30,14 @@ primitive as the ops of :mod:`poolkit.functional`.
 """
 
 import math
+from fractions import Fraction
 
 import torch
 import torch.nn.functional as F
 
 from . import _windows as W
 from . import functional as P
-from ._arguments import as_stride, as_tuple, check_bool, check_input, check_positive
+from ._arguments import as_stride, as_tuple, check_bool, check_input, check_int, check_positive, check_real
 
 PAD_MODES = ("reflect", "replicate", "zeros")
 
@@ -44,6 +45,15 @@ PAD_MODES = ("reflect", "replicate", "zeros")
 def binomial_filter(size, dtype=None):
     r"""The normalised 1-D binomial filter of ``size`` taps: row ``size - 1`` of
     Pascal's triangle divided by its sum :math:`2^{size-1}`.
+
+    Every tap is :math:`\binom{n}{j} / 2^n` (:math:`n = size - 1`) rounded once,
+    to the nearest value of ``dtype`` (ties to even): the binomial coefficient is
+    an exact Python integer, and dividing it by a power of two only moves the
+    binary point, so it is rounded to the precision of ``dtype`` as an integer.
+    Large filters are therefore right too (a tap below the smallest subnormal
+    of ``dtype`` is 0), and the taps sum to 1 within the rounding of each.
+    The exact integers make a filter of ``size`` taps cost about ``size**2``
+    bit operations: thousands of taps take a fraction of a second.
 
     Args:
         size: number of taps, at least 1 (1: ``[1]``, 2: ``[1, 1]/2``, 3:
@@ -53,12 +63,30 @@ def binomial_filter(size, dtype=None):
     Returns:
         ``(size,)`` tensor of non-negative weights summing to 1.
     """
-    if isinstance(size, bool) or not isinstance(size, int):
-        raise TypeError(f"binomial_filter: size must be an int, got size={size!r}")
-    if size < 1:
-        raise ValueError(f"binomial_filter: size must be at least 1, got size={size}")
-    row = torch.tensor([math.comb(size - 1, j) for j in range(size)], dtype=torch.float64)
-    return (row / row.sum()).to(dtype or torch.get_default_dtype())
+    size = check_int("size", size, minimum=1, op="binomial_filter")
+    dtype = dtype or torch.get_default_dtype()
+    if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point and not dtype.is_complex):
+        raise TypeError(f"binomial_filter: dtype must be a floating torch.dtype, got dtype={dtype!r}")
+    n = size - 1
+    taps, coefficient = [], 1
+    for j in range(size):
+        taps.append(_nearest(coefficient, n, dtype))
+        coefficient = coefficient * (n - j) // (j + 1)                  # C(n, j + 1), exactly
+    return torch.tensor(taps, dtype=torch.float64).to(dtype)
+
+
+def _nearest(numerator, exponent, dtype):
+    """``numerator / 2**exponent`` (``numerator`` a non-negative int) rounded to the nearest
+    ``dtype`` value, ties to even, returned as a Python float that holds it exactly."""
+    if numerator == 0:
+        return 0.0
+    info = torch.finfo(dtype)
+    fraction_bits = round(-math.log2(info.eps))                     # 52 for float64, 23 for float32
+    lowest = round(math.log2(info.smallest_normal)) - fraction_bits  # exponent of the smallest subnormal
+    leading = numerator.bit_length() - 1 - exponent                  # 2**leading <= value < 2**(leading + 1)
+    unit = max(leading - fraction_bits, lowest)                      # the spacing of dtype at the value
+    units = round(Fraction(numerator, 2**exponent) / Fraction(2) ** unit)   # ties to even
+    return math.ldexp(units, unit)
 
 
 def blur_pool2d(input, filter_size=3, stride=2, pad_mode="reflect"):
@@ -132,27 +160,52 @@ def _windows(op, input, kernel_size, stride, ceil_mode, beta):
     check_positive(op, "kernel_size", kernel)
     check_positive(op, "stride", steps)
     check_bool(op, "ceil_mode", ceil_mode)
-    if isinstance(beta, bool) or not isinstance(beta, (int, float)):
-        raise TypeError(f"{op}: beta must be a number, got beta={beta!r}")
-    if not (math.isfinite(beta) and beta > 0):
-        raise ValueError(f"{op}: beta must be positive and finite, got beta={beta!r}")
+    beta = _check_beta(op, beta, x.dtype)
     try:
         windows = [W.sliding(n, k, s, 0, 1, ceil_mode) for n, k, s in zip(x.shape[2:], kernel, steps)]
     except ValueError as error:
         raise ValueError(f"{op}: {error} (input of shape {tuple(input.shape)}, kernel_size={kernel})") from None
     values = W.gather(x, windows, float("-inf")).flatten(-2)           # (N, C, H_out, W_out, k_h * k_w)
     valid = W.valid_mask(windows).flatten(-2).to(x.device)            # ceil mode: slots past the end
-    return values, valid, batched
+    top = values.detach().amax(-1, keepdim=True)                       # NaN if the window holds one
+    return values, valid, top, beta, batched
+
+
+def _check_beta(op, beta, dtype):
+    """``beta`` must be a positive, finite number that stays positive and finite in ``dtype``."""
+    beta = check_real("beta", beta, op=op, positive=True)
+    rounded = torch.tensor(beta, dtype=dtype).item()
+    if not 0 < rounded < math.inf:
+        info = torch.finfo(dtype)
+        raise ValueError(f"{op}: beta must be positive and finite in the input's dtype {dtype}, got beta={beta!r}, "
+                         f"which {dtype} rounds to {rounded} "
+                         f"(it holds {info.smallest_normal * info.eps:g} to {info.max:g})")
+    return beta
 
 
 def logsumexp_pool2d(input, kernel_size, beta=1.0, stride=None, ceil_mode=False):
     r"""Log-sum-exp pooling: :math:`\frac{1}{\beta}\log\left(\frac{1}{n}\sum e^{\beta x_i}\right)`
     over each window's :math:`n` elements.
 
+    It is computed as :math:`m + \frac{1}{\beta}\log\frac{1}{n}\sum e^{\beta (x_i - m)}`
+    with :math:`m` the window's maximum, so no exponential overflows, whatever
+    ``beta`` and the values. When the mean of :math:`e^{\beta (x_i - m)} - 1`
+    is above :math:`-1/2` (``beta`` small against the spread of the window)
+    the logarithm is taken as :math:`\operatorname{log1p}` of the mean of
+    :math:`\operatorname{expm1}`, which keeps the result close to the window
+    mean instead of losing it to cancellation.
+
+    Infinities and NaN take their limits: a window holding NaN gives NaN; one
+    holding :math:`+\infty` gives :math:`+\infty`; a :math:`-\infty` element
+    adds nothing to the sum, and a window of :math:`-\infty` only gives
+    :math:`-\infty`.
+
     Args:
         input: floating-point ``(N, C, H, W)`` or ``(C, H, W)``.
         kernel_size: window, an int or a pair.
-        beta: positive, finite sharpness; small: close to the mean, large: close to the max.
+        beta: sharpness, a number that is positive and finite in the input's
+            dtype (``ValueError`` otherwise: for example ``1e39`` for float32
+            or ``1e5`` for float16); small: close to the mean, large: close to the max.
         stride: step between windows; ``None`` means ``kernel_size``.
         ceil_mode: as in :func:`poolkit.output_size`; a window cut by the edge
             averages over the elements it holds.
@@ -161,14 +214,27 @@ def logsumexp_pool2d(input, kernel_size, beta=1.0, stride=None, ceil_mode=False)
         ``(N, C, H_out, W_out)`` (or without ``N``), each value between the
         window's mean and its maximum: :math:`\max - \log(n)/\beta \le` output :math:`\le \max`.
     """
-    values, valid, batched = _windows("logsumexp_pool2d", input, kernel_size, stride, ceil_mode, beta)
+    values, valid, top, beta, batched = _windows("logsumexp_pool2d", input, kernel_size, stride, ceil_mode, beta)
     count = valid.sum(-1).to(values.dtype)
-    out = (torch.logsumexp(beta * values, dim=-1) - torch.log(count)) / beta
+    shift = torch.where(torch.isfinite(top), top, 0)                   # an infinite maximum is the result itself
+    scaled = beta * (values - shift)                                   # <= 0 when the maximum is finite
+    excess = torch.where(valid, torch.expm1(scaled), 0).sum(-1) / count    # mean of e^scaled - 1, in [-1, 0]
+    near_mean = excess > -0.5
+    log_mean = torch.where(near_mean, torch.log1p(torch.where(near_mean, excess, 0)),
+                           torch.logsumexp(scaled, dim=-1) - torch.log(count))
+    out = shift.squeeze(-1) + log_mean / beta
     return out if batched else out.squeeze(0)
 
 
 def softmax_pool2d(input, kernel_size, beta=1.0, stride=None, ceil_mode=False):
     r"""Softmax pooling: the mean of each window weighted by :math:`\mathrm{softmax}(\beta x)`.
+
+    The weights are computed from :math:`\beta (x_i - m)`, with :math:`m` the
+    window's maximum, so they never overflow. Infinities and NaN take their
+    limits: a window holding NaN gives NaN; one holding :math:`+\infty`
+    gives :math:`+\infty` (all the weight on its infinite elements); a
+    :math:`-\infty` element weighs 0 and adds nothing, unless the window
+    holds nothing else, which gives :math:`-\infty`.
 
     Args:
         input, kernel_size, beta, stride, ceil_mode: as in :func:`logsumexp_pool2d`.
@@ -177,7 +243,13 @@ def softmax_pool2d(input, kernel_size, beta=1.0, stride=None, ceil_mode=False):
         ``(N, C, H_out, W_out)`` (or without ``N``), each value between the
         window's mean (:math:`\beta \to 0`) and its maximum (:math:`\beta \to \infty`).
     """
-    values, valid, batched = _windows("softmax_pool2d", input, kernel_size, stride, ceil_mode, beta)
-    weights = torch.softmax(beta * values, dim=-1)                     # -inf slots weigh 0
-    out = (weights * torch.where(valid, values, 0)).sum(-1)
+    values, valid, top, beta, batched = _windows("softmax_pool2d", input, kernel_size, stride, ceil_mode, beta)
+    inf = torch.tensor(math.inf, dtype=values.dtype, device=values.device)
+    logits = beta * (values - torch.where(torch.isfinite(top), top, 0))    # -inf: padding and real -inf
+    # Windows whose maximum is infinite: uniform weights over the +inf elements, or over all
+    # elements of a window of -inf only. NaN windows keep their NaN logits.
+    logits = torch.where(top == inf, torch.where(values == inf, 0, -inf), logits)
+    logits = torch.where(top == -inf, torch.where(valid, 0, -inf), logits)
+    weights = torch.softmax(logits, dim=-1)
+    out = (weights * torch.where(weights > 0, values, 0)).sum(-1)     # an element of weight 0 adds 0, even -inf
     return out if batched else out.squeeze(0)

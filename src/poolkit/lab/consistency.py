@@ -18,7 +18,7 @@ import math
 
 import torch
 
-from .._arguments import is_real
+from .._arguments import check_real
 
 
 
@@ -43,14 +43,11 @@ def move_images(images, shift=(0, 0), angle=0.0, scale=1.0):
     """
     if not isinstance(images, torch.Tensor) or images.dim() != 4:
         raise ValueError(f"move_images: images must be an (N, C, H, W) tensor, got {images!r:.80}")
-    if not (isinstance(shift, (tuple, list)) and len(shift) == 2 and all(map(is_real, shift))):
+    if not (isinstance(shift, (tuple, list)) and len(shift) == 2):
         raise TypeError(f"move_images: shift must be a pair (rows, columns) of numbers, got shift={shift!r}")
-    if not is_real(angle) or not math.isfinite(angle):
-        raise ValueError(f"move_images: angle must be a finite number of degrees, got angle={angle!r}")
-    if not is_real(scale) or not (math.isfinite(scale) and scale > 0):
-        raise ValueError(f"move_images: scale must be a positive finite number, got scale={scale!r}")
-    if not all(map(math.isfinite, shift)):
-        raise ValueError(f"move_images: shift must be finite, got shift={shift!r}")
+    shift = tuple(check_real(f"shift[{i}]", v, op="move_images") for i, v in enumerate(shift))
+    angle = check_real("angle", angle, op="move_images")
+    scale = check_real("scale", scale, op="move_images", positive=True)
     h, w = images.shape[2:]
     rows = torch.arange(h, dtype=torch.float64)[:, None].expand(h, w)
     cols = torch.arange(w, dtype=torch.float64)[None, :].expand(h, w)

@@ -13,7 +13,7 @@ operation counts are those of a direct implementation:
 
 from dataclasses import dataclass
 
-from .._arguments import int_pair
+from .._arguments import check_int, int_pair
 from .._shapes import conv_output_size, output_size
 
 
@@ -35,10 +35,7 @@ class LayerCost:
 def _input_shape(shape):
     if not isinstance(shape, (tuple, list)) or len(shape) != 3:
         raise TypeError(f"shape must be (C, H, W), got {shape!r}")
-    for name, size in zip(("C", "H", "W"), shape):
-        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-            raise ValueError(f"shape entries must be positive ints, got {name}={size!r} in shape={shape!r}")
-    return tuple(shape)
+    return tuple(check_int(name, size, minimum=1) for name, size in zip(("C", "H", "W"), shape))
 
 
 def _spatial(shape, kernel_size, stride, padding, rule):
@@ -81,8 +78,7 @@ def conv2d_cost(shape, out_channels, kernel_size, stride=1, padding=0, bias=True
         ``out_channels * C * k_h * k_w`` weights (plus ``out_channels`` if ``bias``)
         and ``2 * C * k_h * k_w`` operations per output element.
     """
-    if isinstance(out_channels, bool) or not isinstance(out_channels, int) or out_channels < 1:
-        raise ValueError(f"out_channels must be a positive int, got {out_channels!r}")
+    out_channels = check_int("out_channels", out_channels, minimum=1, op="conv2d_cost")
     (k_h, k_w), (h_out, w_out) = _spatial(shape, kernel_size, stride, padding, conv_output_size)
     weights = out_channels * shape[0] * k_h * k_w
     outputs = out_channels * h_out * w_out

@@ -19,7 +19,7 @@ import torch
 
 from .. import _unpool
 from .. import _windows as W
-from .._arguments import as_stride, as_tuple, check_bool, check_positive
+from .._arguments import as_stride, as_tuple, check_bool, check_int, check_positive
 from ..functional import max_unpool2d  # noqa: F401  (the library's, used by the book as gradients.max_unpool2d)
 
 
@@ -27,8 +27,9 @@ def _check_grad(op, grad_output, input_shape):
     if not isinstance(grad_output, torch.Tensor) or not grad_output.dtype.is_floating_point:
         raise TypeError(f"{op}: grad_output must be a floating-point torch.Tensor, got {grad_output!r:.80}")
     shape = tuple(input_shape) if isinstance(input_shape, (tuple, list, torch.Size)) else None
-    if shape is None or len(shape) != 4 or not all(isinstance(n, int) and n >= 1 for n in shape):
+    if shape is None or len(shape) != 4:
         raise ValueError(f"{op}: input_shape must be (N, C, H, W) with positive ints, got input_shape={input_shape!r}")
+    shape = tuple(check_int(f"input_shape[{i}]", n, minimum=1, op=op) for i, n in enumerate(shape))
     if tuple(grad_output.shape[:2]) != shape[:2] or grad_output.dim() != 4:
         raise ValueError(f"{op}: grad_output must be (N, C, H_out, W_out) with N, C of input_shape={shape}, "
                          f"got grad_output of shape {tuple(grad_output.shape)}")

@@ -11,7 +11,7 @@ import math
 
 import torch
 
-from .._arguments import is_real
+from .._arguments import check_int, check_real
 
 
 def moved_point_maps(size, shift=(0, 0), angle=0.0, scale=1.0):
@@ -33,20 +33,15 @@ def moved_point_maps(size, shift=(0, 0), angle=0.0, scale=1.0):
         ``(before, after)``, two float32 tensors of shape ``(n, 1, size, size)``
         holding the same ``n`` positions, each map with a single 1.
     """
-    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-        raise ValueError(f"size must be a positive int, got {size!r}")
-    if not (isinstance(shift, (tuple, list)) and len(shift) == 2 and all(map(is_real, shift))):
-        raise TypeError(f"shift must be a pair (rows, columns) of numbers, got {shift!r}")
-    if not all(map(math.isfinite, shift)):
-        raise ValueError(f"shift must be finite, got {shift!r}")
-    if not is_real(angle):
-        raise TypeError(f"angle must be a number of degrees, got {angle!r}")
-    if not math.isfinite(angle):
-        raise ValueError(f"angle must be finite, got {angle!r}")
-    if not is_real(scale):
-        raise TypeError(f"scale must be a number, got {scale!r}")
-    if not (math.isfinite(scale) and 0 < scale <= size):
-        raise ValueError(f"scale must be positive, finite and at most size={size}, got {scale!r}")
+    size = check_int("size", size, minimum=1, op="moved_point_maps")
+    op = "moved_point_maps"
+    if not (isinstance(shift, (tuple, list)) and len(shift) == 2):
+        raise TypeError(f"{op}: shift must be a pair (rows, columns) of numbers, got shift={shift!r}")
+    shift = tuple(check_real(f"shift[{i}]", v, op=op) for i, v in enumerate(shift))
+    angle = check_real("angle", angle, op=op)
+    scale = check_real("scale", scale, op=op, positive=True)
+    if scale > size:
+        raise ValueError(f"{op}: scale must be at most size={size}, got scale={scale!r}")
     rows, cols = torch.meshgrid(torch.arange(size), torch.arange(size), indexing="ij")
     points = torch.stack([rows.flatten(), cols.flatten()], dim=1).double()
     centre = (size - 1) / 2

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 import torch
 from torch.nn import functional as F
 
-from .._arguments import int_pair
+from .._arguments import check_int, check_real, int_pair
+from .._doubling import doubling_widths
 from .._shapes import output_size
 
 MODES = ("max", "avg")
@@ -188,7 +189,7 @@ def draw_pooling(X, kernel_size, stride=None, padding=0, mode="max", windows=((0
     from matplotlib.patches import FancyArrowPatch, Rectangle
 
     layout = pooling_layout(X, kernel_size, stride, padding, mode)
-    if not (isinstance(cell_size, (int, float)) and not isinstance(cell_size, bool) and 0 < cell_size <= 2):
+    if not 0 < check_real("cell_size", cell_size, op="draw_pooling") <= 2:
         raise ValueError(f"cell_size must be a number of inches in (0, 2], got cell_size={cell_size!r}")
     highlighted = _windows_argument(windows, layout)
     colour_of_window = {w: WINDOW_COLOURS[n % len(WINDOW_COLOURS)] for n, w in enumerate(highlighted)}
@@ -289,11 +290,8 @@ def draw_doubling(kernel_size, cell_size=0.4):
     from matplotlib.figure import Figure
     from matplotlib.patches import Rectangle
 
-    from .running import doubling_widths
-
-    if isinstance(kernel_size, bool) or not isinstance(kernel_size, int) or kernel_size < 1:
-        raise ValueError(f"draw_doubling: kernel_size must be a positive int, got kernel_size={kernel_size!r}")
-    widths = doubling_widths(kernel_size)
+    widths = doubling_widths(check_int("kernel_size", kernel_size, minimum=1, op="draw_doubling"))
+    cell_size = check_real("cell_size", cell_size, op="draw_doubling", positive=True)
     rows, cols = len(widths), widths[-1]
     fig = Figure(figsize=(cell_size * (cols + 10), cell_size * (rows + 1)))
     ax = fig.add_axes((0, 0, 1, 1))

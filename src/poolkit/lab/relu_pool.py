@@ -13,17 +13,17 @@ A ``k``-wide maximum is built from such pairs. After a level that covers
 ``w`` neighbours, the next level takes the maximum of the values at ``j`` and
 ``j + d`` with ``d = min(w, k - w)`` (a convolution with two taps, dilated by
 ``d``), which covers ``w + d`` neighbours. ``ceil(log2 k)`` levels cover
-``k``. The window's maximum is the row maximum of the column maxima, so a
+``k``: the doubling schedule of :mod:`poolkit._doubling`, whose steps are the
+dilations. The window's maximum is the row maximum of the column maxima, so a
 ``k_h x k_w`` window takes ``ceil(log2 k_w) + ceil(log2 k_h)`` ReLU layers.
 Each ``1 x 1`` combination is merged into the convolution that follows it.
 """
 
-import math
-
 import torch
 from torch import nn
 
-from .._arguments import int_pair
+from .._arguments import check_int, int_pair
+from .._doubling import doubling_steps
 
 # Per pair (a, b): the three pre-activations a - b, b and -b, as two-tap weights ...
 _PAIR = torch.tensor([[1.0, -1.0], [0.0, 1.0], [0.0, -1.0]])
@@ -31,16 +31,9 @@ _PAIR = torch.tensor([[1.0, -1.0], [0.0, 1.0], [0.0, -1.0]])
 _SUM = torch.tensor([1.0, 1.0, -1.0])
 
 
-def dilations(k):
-    """The tap distances ``d`` of the levels that take a maximum over ``k`` neighbours."""
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ValueError(f"k must be a positive int, got k={k!r}")
-    out, covered = [], 1
-    while covered < k:
-        d = min(covered, k - covered)
-        out.append(d)
-        covered += d
-    return out
+dilations = doubling_steps
+"""The tap distances ``d`` of the levels that take a maximum over ``kernel_size`` neighbours:
+the steps of the doubling schedule (:func:`poolkit._doubling.doubling_steps`)."""
 
 
 def relu_max_pool2d(kernel_size, stride=None, channels=1):
@@ -65,8 +58,7 @@ def relu_max_pool2d(kernel_size, stride=None, channels=1):
     """
     k = int_pair("kernel_size", kernel_size, 1)
     s = k if stride is None else int_pair("stride", stride, 1)
-    if isinstance(channels, bool) or not isinstance(channels, int) or channels < 1:
-        raise ValueError(f"channels must be a positive int, got channels={channels!r}")
+    channels = check_int("channels", channels, minimum=1, op="relu_max_pool2d")
     if k == (1, 1):
         raise ValueError("kernel_size=(1, 1) takes no maximum: it needs no ReLU layer")
     levels = [("w", d) for d in dilations(k[1])] + [("h", d) for d in dilations(k[0])]
@@ -86,6 +78,7 @@ def relu_max_pool2d(kernel_size, stride=None, channels=1):
 
 
 def relu_layers(kernel_size):
-    """How many ReLU layers :func:`relu_max_pool2d` uses: ``ceil(log2 k_h) + ceil(log2 k_w)``."""
+    """How many ReLU layers :func:`relu_max_pool2d` uses: ``ceil(log2 k_h) + ceil(log2 k_w)``,
+    one per doubling step along each axis."""
     k_h, k_w = int_pair("kernel_size", kernel_size, 1)
-    return math.ceil(math.log2(k_h)) + math.ceil(math.log2(k_w))
+    return len(dilations(k_h)) + len(dilations(k_w))

@@ -19,30 +19,27 @@ maximum of a set of such numbers does not depend on the order of the
 comparisons. (:mod:`poolkit._separable` handles NaN and -0.0 too.)
 """
 
-import math
-
 import torch
 import torch.nn.functional as F
+
+from .._arguments import check_int
+from .._doubling import doubling_widths
 
 METHODS = ("direct", "separable", "doubling", "van_herk")
 
 
 def comparisons(method, kernel_size, dims=2):
-    """Comparisons per output of ``method`` for a ``kernel_size`` window in ``dims`` dimensions."""
+    r"""Comparisons per output of ``method`` for a ``kernel_size`` window in ``dims`` dimensions.
+
+    Doubling takes one comparison per step of :func:`doubling_widths`, :math:`\lceil \log_2 k \rceil`.
+    """
     _check_method(method)
-    k = kernel_size
+    k = check_int("kernel_size", kernel_size, minimum=1, op="comparisons")
+    dims = check_int("dims", dims, minimum=1, op="comparisons")
     if method == "direct":
         return k**dims - 1
-    per_axis = {"separable": k - 1, "doubling": math.ceil(math.log2(k)), "van_herk": 3 - 2 / k}[method]
+    per_axis = {"separable": k - 1, "doubling": len(doubling_widths(k)) - 1, "van_herk": 3 - 2 / k}[method]
     return dims * per_axis
-
-
-def doubling_widths(kernel_size):
-    """The window widths doubling goes through: 1, 2, 4, ..., then ``kernel_size``."""
-    widths = [1]
-    while widths[-1] < kernel_size:
-        widths.append(min(2 * widths[-1], kernel_size))
-    return widths
 
 
 def _slots(x, dim, k, out):
@@ -78,9 +75,10 @@ def max_filter2d(x, kernel_size, method):
     if not isinstance(x, torch.Tensor) or x.dim() != 4 or not x.dtype.is_floating_point:
         raise TypeError(f"max_filter2d: x must be a floating-point (N, C, H, W) tensor, got "
                         f"{type(x).__name__} {tuple(getattr(x, 'shape', ()))}")
-    if isinstance(kernel_size, bool) or not isinstance(kernel_size, int) or kernel_size < 1 or kernel_size % 2 == 0:
-        raise ValueError(f"max_filter2d: kernel_size must be an odd positive int, got kernel_size={kernel_size!r}")
-    k, p = kernel_size, kernel_size // 2
+    k = check_int("kernel_size", kernel_size, minimum=1, op="max_filter2d")
+    if k % 2 == 0:
+        raise ValueError(f"max_filter2d: kernel_size must be odd, got kernel_size={k}")
+    p = k // 2
     h, w = x.shape[2:]
     padded = F.pad(x, (p, p, p, p), value=float("-inf"))
     if method == "direct":

@@ -8,6 +8,8 @@ producing a silently wrong result.
 
 import torch
 
+from .._arguments import check_int
+
 MODES = ("max", "avg")
 
 
@@ -21,7 +23,8 @@ def check_pool2d_args(X, pool_size, mode):
       normally ``torch.float32``), because ``pool2d`` allocates its output with
       ``torch.zeros`` and so in that dtype; any other dtype would be converted
       silently.
-    * ``pool_size`` is a pair of positive ``int``\\ s, no larger than ``X``.
+    * ``pool_size`` is a pair of positive integers (``int``, NumPy integers or
+      one-element integer tensors, never ``bool``), no larger than ``X``.
     * ``mode`` is ``'max'`` or ``'avg'``.
     """
     if not isinstance(X, torch.Tensor):
@@ -47,16 +50,7 @@ def check_pool2d_args(X, pool_size, mode):
             f"pool2d: pool_size must be a pair (p_h, p_w) of ints, got {pool_size!r}"
         )
     for name, p in zip(("p_h", "p_w"), pool_size):
-        if isinstance(p, bool) or not isinstance(p, int):
-            raise TypeError(
-                f"pool2d: pool_size must hold ints, got {name}={p!r} "
-                f"({type(p).__name__}) in pool_size={pool_size!r}"
-            )
-        if p < 1:
-            raise ValueError(
-                f"pool2d: pool_size entries must be positive, got {name}={p} "
-                f"in pool_size={tuple(pool_size)}"
-            )
+        check_int(name, p, minimum=1, op="pool2d")
     if pool_size[0] > X.shape[0] or pool_size[1] > X.shape[1]:
         raise ValueError(
             f"pool2d: window pool_size={tuple(pool_size)} is larger than the input "

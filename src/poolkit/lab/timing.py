@@ -8,6 +8,8 @@ the rounds. Use ratios between the results, not the absolute times.
 import statistics
 import time
 
+from .._arguments import check_int
+
 
 def interleaved(functions, rounds=5, warmup=1):
     """Median wall time, in seconds, of each of ``functions`` (a dict name -> callable of no arguments).
@@ -20,10 +22,8 @@ def interleaved(functions, rounds=5, warmup=1):
     Returns:
         dict with the same keys: median seconds per call.
     """
-    if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
-        raise ValueError(f"interleaved: rounds must be a positive int, got rounds={rounds!r}")
-    if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
-        raise ValueError(f"interleaved: warmup must be a non-negative int, got warmup={warmup!r}")
+    rounds = check_int("rounds", rounds, minimum=1, op="interleaved")
+    warmup = check_int("warmup", warmup, minimum=0, op="interleaved")
     for name, fn in functions.items():
         if not callable(fn):
             raise TypeError(f"interleaved: functions[{name!r}] must be callable, got {type(fn).__name__}")

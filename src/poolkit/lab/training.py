@@ -19,6 +19,7 @@ import contextlib
 import torch
 from torch import nn
 
+from .._arguments import check_int
 from .consistency import ONE_PIXEL_SHIFTS, consistency, move_images
 
 
@@ -35,10 +36,8 @@ def load_digits_split(test_size=450, seed=0, pad=2):
         ``(x_train, y_train, x_test, y_test)``: float32 images of shape
         ``(n, 1, 8 + 2 pad, 8 + 2 pad)`` and int64 labels ``(n,)``.
     """
-    if isinstance(test_size, bool) or not isinstance(test_size, int) or not 1 <= test_size <= 1796:
-        raise ValueError(f"load_digits_split: test_size must be an int in 1..1796, got test_size={test_size!r}")
-    if isinstance(pad, bool) or not isinstance(pad, int) or pad < 0:
-        raise ValueError(f"load_digits_split: pad must be a non-negative int, got pad={pad!r}")
+    test_size = check_int("test_size", test_size, minimum=1, maximum=1796, op="load_digits_split")
+    pad = check_int("pad", pad, minimum=0, op="load_digits_split")
     from sklearn.datasets import load_digits
 
     digits = load_digits()
@@ -117,9 +116,9 @@ def train(make_model, x, y, seed, epochs=12, batch_size=64, lr=0.01, num_threads
     Returns:
         The trained model, in evaluation mode.
     """
-    for name, value in (("epochs", epochs), ("batch_size", batch_size), ("num_threads", num_threads)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"train: {name} must be a positive int, got {name}={value!r}")
+    epochs = check_int("epochs", epochs, minimum=1, op="train")
+    batch_size = check_int("batch_size", batch_size, minimum=1, op="train")
+    num_threads = check_int("num_threads", num_threads, minimum=1, op="train")
     if len(x) != len(y) or len(x) == 0:
         raise ValueError(f"train: x and y must hold the same, non-zero number of samples, got {len(x)} and {len(y)}")
     with deterministic(num_threads):
