@@ -532,3 +532,51 @@ def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_siz
         [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 7.0]
     """
     return _unpool.max_unpool("max_unpool3d", 3, input, indices, kernel_size, stride, padding, output_size)
+
+
+# The ``*_with_indices`` names of torch.nn.functional: the same ops, always
+# returning ``(output, indices)``, whatever ``return_indices`` says.
+
+def max_pool1d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+                            return_indices=False):
+    """:func:`max_pool1d` with ``return_indices=True``, as ``torch.nn.functional.max_pool1d_with_indices``."""
+    return max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def max_pool2d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+                            return_indices=False):
+    """:func:`max_pool2d` with ``return_indices=True``, as ``torch.nn.functional.max_pool2d_with_indices``."""
+    return max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def max_pool3d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+                            return_indices=False):
+    """:func:`max_pool3d` with ``return_indices=True``, as ``torch.nn.functional.max_pool3d_with_indices``."""
+    return max_pool3d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def adaptive_max_pool1d_with_indices(input, output_size, return_indices=False):
+    """:func:`adaptive_max_pool1d` with ``return_indices=True``."""
+    return adaptive_max_pool1d(input, output_size, True)
+
+
+def adaptive_max_pool2d_with_indices(input, output_size, return_indices=False):
+    """:func:`adaptive_max_pool2d` with ``return_indices=True``."""
+    return adaptive_max_pool2d(input, output_size, True)
+
+
+def adaptive_max_pool3d_with_indices(input, output_size, return_indices=False):
+    """:func:`adaptive_max_pool3d` with ``return_indices=True``."""
+    return adaptive_max_pool3d(input, output_size, True)
+
+
+def fractional_max_pool2d_with_indices(input, kernel_size, output_size=None, output_ratio=None,
+                                       return_indices=False, _random_samples=None):
+    """:func:`fractional_max_pool2d` with ``return_indices=True``."""
+    return fractional_max_pool2d(input, kernel_size, output_size, output_ratio, True, _random_samples)
+
+
+def fractional_max_pool3d_with_indices(input, kernel_size, output_size=None, output_ratio=None,
+                                       return_indices=False, _random_samples=None):
+    """:func:`fractional_max_pool3d` with ``return_indices=True``."""
+    return fractional_max_pool3d(input, kernel_size, output_size, output_ratio, True, _random_samples)
