@@ -62,7 +62,7 @@ def test_the_with_indices_names_always_return_indices():
         mine, theirs = getattr(P, name), getattr(F, name)
         if name.startswith("fractional"):
             dims = int(name[len("fractional_max_pool")])
-            y = x if dims == 2 else x[:, :, None].expand(2, 3, 4, 8, 8).contiguous()
+            y = x if dims == 2 else x[:, :, None].expand(2, 3, 6, 8, 8).contiguous()
             samples = torch.rand(2, 3, dims, dtype=y.dtype)
             args = dict(kernel_size=2, output_size=3, _random_samples=samples)
         else:
