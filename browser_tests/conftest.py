@@ -1,9 +1,10 @@
 """Serve the built book on 127.0.0.1 and open every page in headless Chromium.
 
 The book must be built first (``make book-strict``; ``make browser`` does it).
-Chromium is Debian's, at ``$CHROMIUM`` (default ``/usr/bin/chromium``), driven
-by Playwright through ``executable_path``: Playwright's own browser builds are
-never used.
+Chromium is ``$CHROMIUM``, else one already on the machine, found by
+``find_chromium.py`` beside this file (on PATH, or installed earlier by
+Playwright), and driven by Playwright through ``executable_path``: no browser
+is ever downloaded here.
 
 Each page is loaded once, in a fresh browser context, and everything the tests
 need is recorded then: the requests the page made, failed requests, console
@@ -13,7 +14,6 @@ errors, the state of its images, math and links, and a full-page screenshot in
 
 import functools
 import json
-import os
 import re
 import shutil
 import threading
@@ -24,10 +24,11 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from find_chromium import HOW_TO_GET_ONE, find_chromium
+
 ROOT = Path(__file__).resolve().parent.parent
 HTML = ROOT / "_build" / "html"
 SCREENSHOTS = ROOT / "_build" / "screenshots"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 HOST = "127.0.0.1"
 
 # Flags that keep Chromium from contacting any service of its own.
@@ -95,12 +96,16 @@ def fresh_screenshots():
 
 @pytest.fixture(scope="session")
 def browser():
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(f"no Chromium at {CHROMIUM}: install it (apt-get install chromium) or set CHROMIUM")
+    try:
+        executable = find_chromium()
+    except ValueError as error:
+        pytest.fail(str(error))
+    if executable is None:
+        pytest.fail(HOW_TO_GET_ONE)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
 
