@@ -6,6 +6,7 @@ The flags are read from the Makefile, not copied, so that a lax ``make nbval``
 (``--nbval-lax``, or no ``--nbval`` at all) fails this test.
 """
 
+import os
 import re
 import shlex
 import shutil
@@ -22,76 +23,78 @@ STORED = "tensor([[2., 3.],\n        [5., 6.]])"
 DRIFTED = "tensor([[2., 3.],\n        [5., 7.]])"
 
 
-def makefile_variables(text):
-    """``NAME = value``, ``NAME := value`` and ``NAME ?= value`` assignments of a Makefile."""
-    return {m.group(1): m.group(2).strip()
-            for m in re.finditer(r"^([A-Za-z_][A-Za-z0-9_]*)\s*[:?]?=(.*)$", text, flags=re.M)}
+def nbval_commands(text=None, tmp_dir=None):
+    """The pytest commands that ``make nbval`` runs, as make itself expands them
+    (``make -n``), each split into words; of a Makefile with ``text`` if given."""
+    makefile = ROOT / "Makefile"
+    if text is not None:
+        makefile = Path(tmp_dir) / "Makefile"
+        makefile.write_text(text)
+    listing = subprocess.run(
+        ["make", "-n", "-s", "--no-print-directory", "-C", str(ROOT), "-f", str(makefile),
+         "-o", ".venv/.installed", "nbval"],
+        capture_output=True, text=True, check=True).stdout
+    commands = [shlex.split(line) for line in listing.splitlines() if "-m pytest" in line]
+    assert commands, f"make nbval runs no pytest:\n{listing}"
+    return commands
 
 
-def expand(text, variables):
-    """Replace ``$(NAME)`` by its value, repeatedly; anything else Make would compute is an error."""
-    for _ in range(20):
-        expanded = re.sub(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", lambda m: variables[m.group(1)], text)
-        if expanded == text:
-            break
-        text = expanded
-    assert "$" not in text, f"cannot expand {text!r} without running make"
-    return text
+def flags(command):
+    return command[command.index("pytest") + 1:]
 
 
-def nbval_recipe(text=None):
-    """The pytest arguments of the Makefile's ``nbval`` recipe (of ``text``, by default the
-    repository's Makefile), as a list, variables expanded."""
-    text = (ROOT / "Makefile").read_text() if text is None else text
-    match = re.search(r"^nbval:.*\n((?:\t.*\n)+)", text, flags=re.M)
-    assert match, "the Makefile has no nbval rule"
-    [command] = [line for line in match.group(1).splitlines() if "-m pytest" in line]
-    words = shlex.split(command.replace("$(BIN)/python", "python"))
-    start = words.index("pytest") + 1
-    return [expand(word, makefile_variables(text)) for word in words[start:]]
+def strict(command):
+    return "--nbval" in flags(command) and "--nbval-lax" not in flags(command)
 
 
 def command_for(notebook):
-    """The recipe's pytest command with ``notebook`` in place of the notebook folder; other
-    paths of the repository become absolute, since nbval runs in the notebook's folder."""
-    arguments = []
-    for word in nbval_recipe():
+    """The first command of ``make nbval``, environment included, with ``notebook`` in
+    place of the notebooks it names; other paths of the repository become absolute,
+    since nbval runs in the notebook's folder."""
+    command = nbval_commands()[0]
+    environment = {}
+    if command[0] == "env":
+        command = command[1:]
+        while "=" in command[0]:
+            name, value = command.pop(0).split("=", 1)
+            environment[name] = value
+    arguments, named = [], False
+    for word in flags(command):
         path = ROOT / word
-        if path.is_dir() and any(path.glob("*.ipynb")):
-            arguments.append(str(notebook))
+        if word.endswith(".ipynb") or (path.is_dir() and any(path.glob("*.ipynb"))):
+            if not named:
+                arguments.append(str(notebook))
+                named = True
         elif not word.startswith("-") and path.exists():
             arguments.append(str(path))
         else:
             arguments.append(word)
-    assert str(notebook) in arguments, "the nbval recipe names no folder of notebooks"
-    return [sys.executable, "-m", "pytest", *arguments]
+    assert named, "the nbval recipe names no notebook"
+    return [sys.executable, "-m", "pytest", *arguments], environment
 
 
 def run_nbval(notebook):
-    return subprocess.run(command_for(notebook), cwd=notebook.parent, capture_output=True, text=True, timeout=600)
+    command, environment = command_for(notebook)
+    return subprocess.run(command, cwd=notebook.parent, capture_output=True, text=True, timeout=600,
+                           env={**os.environ, **environment})
 
 
-def strict(flags):
-    return "--nbval" in flags and "--nbval-lax" not in flags
+def test_every_command_of_make_nbval_is_strict():
+    commands = nbval_commands()
+    assert all(strict(command) for command in commands), commands
+    named = [word for command in commands for word in flags(command) if word.endswith(".ipynb")]
+    assert sorted(named) == sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "chapters").glob("*.ipynb"))
 
 
-def test_the_nbval_recipe_is_strict():
-    flags = nbval_recipe()
-    assert "--nbval" in flags
-    assert "--nbval-lax" not in flags
-    assert strict(flags)
-
-
-def test_a_lax_or_missing_nbval_in_the_makefile_would_be_caught():
+def test_a_lax_or_missing_nbval_in_the_makefile_would_be_caught(tmp_path):
     text = (ROOT / "Makefile").read_text()
     assert "--nbval " in text
     for lax in ("--nbval-lax ", "--nbval --nbval-lax ", ""):
-        flags = nbval_recipe(text.replace("--nbval ", lax, 1))
-        assert not strict(flags), lax
-    if "$(JOBS)" in text:                                            # variables are expanded from the Makefile
-        moved = re.sub(r"^JOBS\s*\??=.*$", "JOBS ?= 3", text, count=1, flags=re.M)
-        flags = nbval_recipe(moved)
-        assert flags[flags.index("-n") + 1] == "3"
+        commands = nbval_commands(text.replace("--nbval ", lax, 1), tmp_path)
+        assert not all(strict(command) for command in commands), lax
+    moved = re.sub(r"^JOBS\s*\??=.*$", "JOBS ?= 3", text, count=1, flags=re.M)
+    first = flags(nbval_commands(moved, tmp_path)[0])
+    assert first[first.index("-n") + 1] == "3"
 
 
 def test_nbval_passes_the_stored_notebook_and_fails_one_changed_digit(tmp_path):
