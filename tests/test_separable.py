@@ -223,24 +223,24 @@ def test_buffers_are_reused_and_bounded():
     S.clear_cache()
     x = torch.randn(1, 2, 8, 8)
     P.max_pool2d(x, 3, 1, 1)
-    [space] = S._cache.entries.values()
+    [space] = S._thread_cache().entries.values()
     P.max_pool2d(x, 3, 1, 1)
-    assert list(S._cache.entries.values()) == [space]                # reused, not rebuilt
+    assert list(S._thread_cache().entries.values()) == [space]                # reused, not rebuilt
     for side in range(9, 16):
         P.max_pool2d(torch.randn(1, 2, side, side), 3, 1, 1)
-    assert len(S._cache.entries) == S.CACHE_ENTRIES and space not in S._cache.entries.values()
-    kept = set(S._cache.entries)
+    assert len(S._thread_cache().entries) == S.CACHE_ENTRIES and space not in S._thread_cache().entries.values()
+    kept = set(S._thread_cache().entries)
     old = S.CACHE_BYTES
     S.CACHE_BYTES = 4 * space.bytes
     try:
         big = torch.randn(1, 1, 40, 40)
         assert torch.equal(P.max_pool2d(big, 3, 1, 1), F.max_pool2d(big, 3, 1, 1))
-        assert set(S._cache.entries) < kept                            # not kept, and the rest trimmed
-        assert sum(s.bytes for s in S._cache.entries.values()) <= S.CACHE_BYTES
+        assert set(S._thread_cache().entries) < kept                            # not kept, and the rest trimmed
+        assert sum(s.bytes for s in S._thread_cache().entries.values()) <= S.CACHE_BYTES
     finally:
         S.CACHE_BYTES = old
     S.clear_cache()
-    assert S._cache.entries == {}
+    assert S._thread_cache().entries == {}
 
 
 def test_a_partial_last_block_with_its_own_nan():
@@ -250,7 +250,7 @@ def test_a_partial_last_block_with_its_own_nan():
     plane = 14 * 14 * 4                            # padded for k = 5, float32
     S.clear_cache()
     ours = with_block(3 * plane, lambda: P.max_pool2d(x, 5, 1, 2))    # blocks of 3, 3 and 1 planes
-    [space] = S._cache.entries.values()
+    [space] = S._thread_cache().entries.values()
     assert sorted(space.programs) == [1, 3]
     assert torch.equal(bits(ours), bits(F.max_pool2d(x, 5, 1, 2)))
     S.clear_cache()
