@@ -218,3 +218,300 @@ def test_traced_calls_take_the_window_path(monkeypatch):
     torch.export.export(_Pool(lambda t: P.max_pool2d(t, 3, 1, 1)), (x,))
     torch.export.export(_Pool(lambda t: P.avg_pool2d(t, 3, 1, 1)), (x,))
     assert seen == ["window", "window"]
+
+
+# ---------------------------------------------------------------- half precision
+
+HALF = [torch.float16, torch.bfloat16]
+
+
+@pytest.mark.parametrize("dtype", HALF)
+def test_half_averages_do_not_overflow(dtype):
+    x = torch.full((1, 1, 56, 56), 21.0, dtype=dtype)          # the window sum, 65856, is past float16's range
+    for ours, ref in [
+        (P.adaptive_avg_pool2d(x, 1), F.adaptive_avg_pool2d(x, 1)),
+        (P.adaptive_avg_pool2d(x, (2, 3)), F.adaptive_avg_pool2d(x, (2, 3))),
+        (P.adaptive_avg_pool1d(x[0], 1), F.adaptive_avg_pool1d(x[0], 1)),
+        (P.avg_pool2d(x, 56), F.avg_pool2d(x, 56)),
+        (P.avg_pool2d(x, 28, 28, 14, count_include_pad=False), F.avg_pool2d(x, 28, 28, 14, count_include_pad=False)),
+        (P.avg_pool1d(x[0], 56), F.avg_pool1d(x[0], 56)),
+        (P.lp_pool2d(x, 1, 2), F.lp_pool2d(x, 1, 2)),
+    ]:
+        assert torch.equal(ours, ref) and ours.isfinite().all()
+
+
+def _ulps(a, b):
+    return (a.view(torch.int16).int() - b.view(torch.int16).int()).abs()
+
+
+@pytest.mark.parametrize("dtype", HALF)
+def test_half_averages_are_torchs(dtype):
+    # Sums in float32, divided in float32, rounded once, as PyTorch's kernels do; PyTorch
+    # adds a window's elements one after another, poolkit as a reduction, so a result
+    # may differ by one unit in the last place. Measured: no difference at all here.
+    g = torch.Generator().manual_seed(4)
+    differing = total = 0
+    for _ in range(3):
+        x = (torch.randn(3, 5, 23, 19, generator=g) * 40).to(dtype)
+        for t in (x, x.contiguous(memory_format=torch.channels_last)):
+            pos = t.abs() + 1
+            for ours, ref in [
+                (P.avg_pool2d(t, 3, 1, 1), F.avg_pool2d(t, 3, 1, 1)),
+                (P.avg_pool2d(t, 7, 2, 3, ceil_mode=True, count_include_pad=False),
+                 F.avg_pool2d(t, 7, 2, 3, ceil_mode=True, count_include_pad=False)),
+                (P.avg_pool2d(t, 4, divisor_override=3), F.avg_pool2d(t, 4, divisor_override=3)),
+                (P.avg_pool1d(t[0], 5, 1, 2), F.avg_pool1d(t[0], 5, 1, 2)),
+                (P.adaptive_avg_pool2d(t, (5, 4)), F.adaptive_avg_pool2d(t, (5, 4))),
+                (P.adaptive_avg_pool1d(t[0], 6), F.adaptive_avg_pool1d(t[0], 6)),
+                (P.adaptive_avg_pool2d(t, 1), F.adaptive_avg_pool2d(t, 1)),
+                (P.lp_pool2d(pos, 2, 3), F.lp_pool2d(pos, 2, 3)),
+                (P.lp_pool1d(pos[0], 3, 4), F.lp_pool1d(pos[0], 3, 4)),
+            ]:
+                assert ours.dtype == dtype and ours.stride() == ref.stride()
+                assert int(_ulps(ours, ref).max()) <= 1
+                differing += int((ours != ref).sum())
+                total += ref.numel()
+    assert differing == 0, f"{differing} of {total} differ by one unit"
+
+
+@pytest.mark.parametrize("dtype", HALF)
+def test_half_adaptive_avg_pool3d_adds_in_float32(dtype):
+    # PyTorch 2.14's CPU adaptive_avg_pool3d adds float16 and bfloat16 in their own
+    # precision (21.0 over 4x56x56 bins gives inf in float16); poolkit adds in float32,
+    # as the 2-D kernels do, and rounds once.
+    x = torch.full((1, 1, 4, 56, 56), 21.0, dtype=dtype)
+    exact = F.adaptive_avg_pool3d(x.double(), (1, 1, 2))
+    assert torch.equal(P.adaptive_avg_pool3d(x, (1, 1, 2)), exact.to(dtype))
+    y = (torch.randn(2, 3, 5, 9, 7, generator=torch.Generator().manual_seed(5)) * 40).to(dtype)
+    ours, exact = P.adaptive_avg_pool3d(y, (2, 4, 3)), F.adaptive_avg_pool3d(y.double(), (2, 4, 3))
+    assert int(_ulps(ours, exact.to(dtype)).max()) <= 1
+
+
+@pytest.mark.parametrize("dtype", HALF)
+def test_half_avg_pool3d_is_refused_as_torch_refuses_it(dtype):
+    x = torch.randn(1, 2, 4, 4, 4).to(dtype)
+    for ours, theirs in [(P.avg_pool3d, F.avg_pool3d),
+                         (lambda t, k: P.lp_pool3d(t, 2, k), lambda t, k: F.lp_pool3d(t, 2, k))]:
+        with pytest.raises(NotImplementedError):
+            theirs(x, 2)
+        with pytest.raises(TypeError, match=str(dtype)):
+            ours(x, 2)
+
+
+# ---------------------------------------------------------------- memory
+
+def test_the_fast_path_builds_no_tables(monkeypatch):
+    def refuse(self, device):
+        raise AssertionError("an (out x window) table was built")
+    monkeypatch.setattr(W.Windows, "table", refuse)
+    x = torch.randn(1, 2, 1000)
+    assert torch.equal(P.max_pool1d(x, 257, 1, 128), F.max_pool1d(x, 257, 1, 128))
+    assert close_average(P.avg_pool1d(x, 257, 1, 128), F.avg_pool1d(x, 257, 1, 128), x, (257,), F.avg_pool1d,
+                         kernel_size=257, stride=1, padding=128)
+    assert close_average(P.avg_pool1d(x, 257, 1, 128, count_include_pad=False),
+                         F.avg_pool1d(x, 257, 1, 128, count_include_pad=False), x, (257,), F.avg_pool1d,
+                         kernel_size=257, stride=1, padding=128, count_include_pad=False)
+
+
+def test_a_huge_kernel_on_a_short_input_is_trimmed():
+    # Unless the slots that read padding only are dropped, these need 8 GB or more.
+    x = torch.randn(2, 3, 5, generator=torch.Generator().manual_seed(6))
+    k, p = 10**9, 5 * 10**8
+    assert torch.equal(P.max_pool1d(x, k, 1, p), F.max_pool1d(x, k, 1, p))
+    for a, b in zip(P.max_pool1d(x, k, 1, p, return_indices=True), F.max_pool1d(x, k, 1, p, return_indices=True)):
+        assert torch.equal(a, b)
+    for cip in (True, False):
+        torch.testing.assert_close(P.avg_pool1d(x, k, 1, p, count_include_pad=cip),
+                                   F.avg_pool1d(x, k, 1, p, count_include_pad=cip))
+    x2 = torch.randn(1, 2, 4, 5, generator=torch.Generator().manual_seed(7))
+    assert torch.equal(P.max_pool2d(x2, k, 1, p), F.max_pool2d(x2, k, 1, p))
+    torch.testing.assert_close(P.avg_pool2d(x2, (3, k), 1, (1, p)), F.avg_pool2d(x2, (3, k), 1, (1, p)))
+    g = x.clone().requires_grad_()
+    P.max_pool1d(g, k, 1, p).sum().backward()
+    ref = x.clone().requires_grad_()
+    F.max_pool1d(ref, k, 1, p).sum().backward()
+    assert torch.equal(g.grad, ref.grad)
+
+
+def test_clear_cache_clears_every_threads_buffers():
+    S.clear_cache()
+    filled, cleared, checked = threading.Event(), threading.Event(), {}
+
+    def work():
+        P.max_pool2d(torch.randn(1, 2, 12, 12), 5, 1, 2)
+        checked["before"] = len(S._thread_cache().entries)
+        filled.set()
+        cleared.wait(30)
+        checked["after"] = len(S._thread_cache().entries)
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    filled.wait(30)
+    poolkit.clear_cache()
+    cleared.set()
+    thread.join()
+    assert checked == {"before": 1, "after": 0}
+
+
+def test_a_threads_buffers_go_with_the_thread():
+    kept = {}
+
+    def work():
+        P.max_pool2d(torch.randn(1, 2, 12, 12), 5, 1, 2)
+        cache = S._thread_cache()
+        [space] = cache.entries.values()
+        kept["cache"], kept["source"] = weakref.ref(cache), weakref.ref(space.source)
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join()
+    gc.collect()
+    assert kept["cache"]() is None and kept["source"]() is None
+    assert all(c is not kept["cache"]() for c in list(S._caches))
+
+
+# ---------------------------------------------------------------- arguments
+
+def _outcome(fn):
+    try:
+        return as_tuple(fn()), None
+    except (RuntimeError, ValueError, TypeError, NotImplementedError) as error:
+        return None, error
+
+
+INT_LIKE = [np.int64(2), np.int32(2), torch.tensor(2), torch.tensor([2]), (2, np.int64(2)), [np.int64(2), 2],
+            (torch.tensor(2), 2)]
+NOT_INT = [2.0, np.float64(2.0), True, torch.tensor(2.0), (2.0, 2), "2", np.array([2, 2]),
+           torch.tensor([2, 2]), None]      # a bool tensor, which PyTorch reads as 0 or 1, is refused like a bool
+
+
+@pytest.mark.parametrize("value", INT_LIKE + NOT_INT, ids=repr)
+@pytest.mark.parametrize("op, param", [("max_pool2d", p) for p in ("kernel_size", "stride", "padding", "dilation")]
+                         + [("avg_pool2d", p) for p in ("kernel_size", "stride", "padding", "divisor_override")])
+def test_ints_are_what_torch_takes(op, param, value):
+    x = torch.randn(1, 2, 8, 8, generator=torch.Generator().manual_seed(8))
+    kw = {"kernel_size": 4 if param == "padding" else 2, param: value}
+    mine, my_error = _outcome(lambda: getattr(P, op)(x, **kw))
+    ref, ref_error = _outcome(lambda: getattr(F, op)(x, **kw))
+    assert (my_error is None) == (ref_error is None), (my_error, ref_error)
+    if my_error is not None:
+        assert isinstance(my_error, (TypeError, ValueError)) and param in str(my_error)
+        assert type(my_error) is type(ref_error) or not isinstance(ref_error, TypeError)
+    else:
+        for a, b in zip(mine, ref):
+            torch.testing.assert_close(a, b)
+
+
+@pytest.mark.parametrize("value", [1, 2, "yes", 2.0, np.bool_(True), torch.tensor(1), [0], 0, None, False, []],
+                         ids=repr)
+def test_return_indices_is_read_as_torch_reads_it(value):
+    x = torch.randn(1, 2, 6, 6, generator=torch.Generator().manual_seed(9))
+    for ours, theirs in [(lambda: P.max_pool2d(x, 2, return_indices=value),
+                          lambda: F.max_pool2d(x, 2, return_indices=value)),
+                         (lambda: P.adaptive_max_pool1d(x[0], 3, value),
+                          lambda: F.adaptive_max_pool1d(x[0], 3, value))]:
+        mine, ref = as_tuple(ours()), as_tuple(theirs())
+        assert len(mine) == len(ref) and all(torch.equal(a, b) for a, b in zip(mine, ref))
+
+
+@pytest.mark.parametrize("norm_type", [2, 2.0, np.float64(3.0), np.int64(2), torch.tensor(2), torch.tensor(3.0),
+                                       torch.tensor([2.0]), True, 1.5], ids=repr)
+def test_norm_type_is_read_as_torch_reads_it(norm_type):
+    x = torch.rand(1, 2, 6, 6, generator=torch.Generator().manual_seed(10)) + 0.1
+    for ours, theirs in [(P.lp_pool2d, F.lp_pool2d), (P.lp_pool1d, F.lp_pool1d)]:
+        a, b = ours(x[0], norm_type, 2), theirs(x[0], norm_type, 2)
+        assert a.shape == b.shape and a.dtype == b.dtype
+        torch.testing.assert_close(a, b)
+
+
+@pytest.mark.parametrize("value", [np.int64(2), torch.tensor(2), torch.tensor([2]), 2.0, True, "2", (2,), [2, 2]],
+                         ids=repr)
+def test_lp_kernel_size_is_read_as_torch_reads_it(value):
+    x = torch.rand(1, 2, 6, 6, generator=torch.Generator().manual_seed(11)) + 0.1
+    for dims in (1, 2):
+        t = x[0] if dims == 2 else x[0, 0:1, :]
+        (mine, my_error), (ref, ref_error) = (_outcome(lambda: getattr(P, f"lp_pool{dims}d")(t, 2, value)),
+                                              _outcome(lambda: getattr(F, f"lp_pool{dims}d")(t, 2, value)))
+        assert (my_error is None) == (ref_error is None), (dims, my_error, ref_error)
+        if my_error is None:
+            torch.testing.assert_close(mine[0], ref[0])
+        else:
+            assert isinstance(my_error, TypeError) and "kernel_size" in str(my_error)
+
+
+def test_every_sliding_op_parses_its_windows_in_one_place(monkeypatch):
+    seen = []
+    real = P.window_arguments
+    monkeypatch.setattr(P, "window_arguments", lambda op, *a, **k: seen.append(op) or real(op, *a, **k))
+    x = {d: torch.rand(1, 2, *[6] * d) + 0.1 for d in (1, 2, 3)}
+    for d in (1, 2, 3):
+        getattr(P, f"max_pool{d}d")(x[d], 2)
+        getattr(P, f"avg_pool{d}d")(x[d], 2)
+        getattr(P, f"lp_pool{d}d")(x[d], 2, 2)
+    assert sorted(set(seen)) == sorted(f"{k}_pool{d}d" for k in ("max", "avg", "lp") for d in (1, 2, 3))
+
+
+# ---------------------------------------------------------------- errors
+
+def test_a_stride_too_large_for_torch_is_named():
+    x = torch.randn(1, 2, 8, 8)
+    for stride in (2**63, 2**62, 2**31):
+        with pytest.raises(RuntimeError if stride < 2**63 else ValueError):
+            F.max_pool2d(x, 2, stride)
+        for op in (P.max_pool2d, P.avg_pool2d):
+            with pytest.raises(ValueError, match=rf"stride must be at most .*got stride=\({stride}, {stride}\)"):
+                op(x, 2, stride)
+
+
+def test_max_pool1d_takes_the_strides_torch_takes():
+    # PyTorch's own max_pool1d kernel (no indices, no autograd) keeps sizes in 64 bits.
+    x = torch.randn(2, 3, 5, generator=torch.Generator().manual_seed(12))
+    for stride in (2**31, 2**62, 2**63 - 1):
+        assert torch.equal(P.max_pool1d(x, 2, stride), F.max_pool1d(x, 2, stride))
+        with pytest.raises(RuntimeError):
+            F.max_pool1d(x, 2, stride, return_indices=True)
+        with pytest.raises(ValueError, match="stride must be at most"):
+            P.max_pool1d(x, 2, stride, return_indices=True)
+        with pytest.raises(ValueError, match="stride must be at most"):
+            P.max_pool1d(x.clone().requires_grad_(), 2, stride)
+    assert torch.equal(P.max_pool1d(x, 1, 1, 0, 2**40), F.max_pool1d(x, 1, 1, 0, 2**40))
+    with pytest.raises(ValueError, match="stride must be at most 9223372036854775807"):
+        P.max_pool1d(x, 2, 2**63)
+
+
+def test_a_huge_divisor_is_named():
+    x = torch.randn(1, 2, 4, 4)
+    with pytest.raises(ValueError):
+        F.avg_pool2d(x, 2, divisor_override=2**70)
+    with pytest.raises(ValueError, match=r"divisor_override must fit in 64 bits, got divisor_override=\d+"):
+        P.avg_pool2d(x, 2, divisor_override=2**70)
+    for divisor in (2**63 - 1, -2**63, 2**40):
+        torch.testing.assert_close(P.avg_pool2d(x, 2, divisor_override=divisor),
+                                   F.avg_pool2d(x, 2, divisor_override=divisor))
+
+
+@pytest.mark.parametrize("norm_type", [INF, -INF, 2])
+def test_a_list_input_to_lp_pool_is_named(norm_type):
+    for op in (P.lp_pool1d, P.lp_pool2d, P.lp_pool3d):
+        with pytest.raises(TypeError, match="input must be a torch.Tensor, got list"):
+            op([[1.0, 2.0]], norm_type, 2)
+
+
+@pytest.mark.parametrize("dtype", [torch.float8_e4m3fn, torch.float8_e5m2])
+def test_float8_inputs_are_named(dtype):
+    x = torch.zeros(1, 2, 4, 4).to(dtype)
+    for ours, theirs in [(P.max_pool2d, F.max_pool2d), (P.avg_pool2d, F.avg_pool2d),
+                         (P.adaptive_avg_pool2d, F.adaptive_avg_pool2d)]:
+        with pytest.raises(NotImplementedError):
+            theirs(x, 2)
+        with pytest.raises(TypeError, match=f"got {dtype}"):
+            ours(x, 2)
+
+
+@pytest.mark.parametrize("dtype", [torch.int64, torch.int32, torch.uint8, torch.bool])
+def test_integer_inputs_are_refused_by_name(dtype):
+    # A documented difference: PyTorch pools some integer inputs (see poolkit.functional).
+    x = torch.zeros(1, 2, 4, 4, dtype=dtype)
+    for op in (P.max_pool2d, P.avg_pool2d, P.adaptive_max_pool2d):
+        with pytest.raises(TypeError, match=f"floating dtype, got {dtype}"):
+            op(x, 2)
