@@ -515,3 +515,127 @@ def test_integer_inputs_are_refused_by_name(dtype):
     for op in (P.max_pool2d, P.avg_pool2d, P.adaptive_max_pool2d):
         with pytest.raises(TypeError, match=f"floating dtype, got {dtype}"):
             op(x, 2)
+
+
+# ---------------------------------------------------------------- layouts
+
+def _layouts(dims):
+    """Dense layouts in every order of the axes, a non-dense slice, and unbatched ones."""
+    sizes = [5, 6, 7][:dims]
+    base = torch.rand(2, 3, *sizes, generator=torch.Generator().manual_seed(13)) + 0.5
+    out = {"contiguous": base}
+    for perm in itertools.permutations(range(dims + 2)):
+        if list(perm) != sorted(perm):
+            out["order" + "".join(map(str, perm))] = base.permute(perm).contiguous().permute(
+                [perm.index(i) for i in range(dims + 2)])
+    wide = torch.rand(2, 3, *[2 * n for n in sizes], generator=torch.Generator().manual_seed(14)) + 0.5
+    out["sliced"] = wide[(...,) + (slice(None, None, 2),) * dims]
+    for perm in itertools.permutations(range(dims + 1)):
+        out["unbatched" + "".join(map(str, perm))] = base[0].permute(perm).contiguous().permute(
+            [perm.index(i) for i in range(dims + 1)])
+    return out
+
+
+LAYOUT_OPS = {
+    "max": lambda M, d, x, ri: getattr(M, f"max_pool{d}d")(x, 3, 2, 1, return_indices=ri),
+    "avg": lambda M, d, x, ri: getattr(M, f"avg_pool{d}d")(x, 3, 2, 1),
+    "lp": lambda M, d, x, ri: getattr(M, f"lp_pool{d}d")(x, 2, 2),
+    "adaptive_max": lambda M, d, x, ri: getattr(M, f"adaptive_max_pool{d}d")(x, 3, return_indices=ri),
+    "adaptive_avg": lambda M, d, x, ri: getattr(M, f"adaptive_avg_pool{d}d")(x, 3),
+    "global_avg": lambda M, d, x, ri: getattr(M, f"adaptive_avg_pool{d}d")(x, 1),
+}
+
+
+@pytest.mark.parametrize("dims", [1, 2, 3])
+@pytest.mark.parametrize("name", list(LAYOUT_OPS))
+def test_strides_of_values_indices_and_gradients_are_torchs(dims, name):
+    op = LAYOUT_OPS[name]
+    compared, layouts = 0, _layouts(dims)
+    for layout, x in layouts.items():
+        try:
+            with torch.no_grad():
+                op(F, dims, x, False)
+        except RuntimeError:
+            # PyTorch's max_pool3d refuses an unbatched input channels-last in 4-D (documented).
+            assert name == "max" and dims == 3 and layout.startswith("unbatched")
+            continue
+        modes = [(False, False), (False, True)] + ([(True, False)] if "max" in name else [])
+        for return_indices, grad in modes:
+            a, b = x.detach().requires_grad_(grad), x.detach().requires_grad_(grad)     # same strides
+            ours, ref = as_tuple(op(P, dims, a, return_indices)), as_tuple(op(F, dims, b, return_indices))
+            assert [t.stride() for t in ours] == [t.stride() for t in ref], (layout, return_indices, grad)
+            if grad:
+                mine, = torch.autograd.grad(ours[0], a, torch.ones_like(ours[0]))
+                theirs, = torch.autograd.grad(ref[0], b, torch.ones_like(ref[0]))
+                assert mine.stride() == theirs.stride(), layout
+                torch.testing.assert_close(mine, theirs)
+            compared += 1
+    assert compared >= len(layouts)
+
+
+def test_channels_last_gradients_pass_gradcheck_and_gradgradcheck():
+    x = (torch.rand(1, 2, 5, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(15)) + 0.5)
+    x = x.contiguous(memory_format=torch.channels_last).requires_grad_()
+    for fn in [lambda t: P.max_pool2d(t, 3, 2, 1), lambda t: P.avg_pool2d(t, 3, 2, 1),
+               lambda t: P.adaptive_max_pool2d(t, 2), lambda t: P.adaptive_avg_pool2d(t, (3, 2)),
+               lambda t: P.max_pool1d(t[0], 2, 1)]:
+        assert torch.autograd.gradcheck(fn, (x,))
+        assert torch.autograd.gradgradcheck(fn, (x,))
+
+
+# ---------------------------------------------------------------- the choice of path
+
+def test_one_function_chooses_every_ops_path(monkeypatch):
+    kinds = []
+    real = P._choose_path
+    monkeypatch.setattr(P, "_choose_path", lambda x, kind, *a: kinds.append(kind) or real(x, kind, *a))
+    x = {d: torch.rand(1, 2, *[6] * d) + 0.1 for d in (1, 2, 3)}
+    for d in (1, 2, 3):
+        for name, op in OPS.items():
+            kinds.clear()
+            op(P, d, x[d])
+            if name != "global_avg":                     # PyTorch's own mean, no path to choose
+                assert kinds, (name, d)
+
+
+class _Subclass(torch.Tensor):
+    pass
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:FutureWarning")    # from torch.func itself
+@pytest.mark.parametrize("case, expected", [
+    ("plain", "separable"), ("requires_grad", "window"), ("no_grad", "separable"), ("inference", "separable"),
+    ("meta", "window"), ("half_sum", "window"), ("half_max", "separable"), ("indices", "window"),
+    ("forward_ad", "window"), ("vmap", "window"), ("adaptive", "window"), ("subclass", "window"),
+])
+def test_the_path_for_each_kind_of_input(case, expected):
+    x = torch.randn(1, 2, 6, 6)
+    kind = {"half_sum": "sum", "adaptive": "adaptive_max"}.get(case, "max")
+    return_indices = case == "indices"
+    if case == "requires_grad":
+        x.requires_grad_()
+    if case == "meta":
+        x = x.to("meta")
+    if case in ("half_sum", "half_max"):
+        x = x.half()
+    if case == "subclass":
+        x = x.as_subclass(_Subclass)
+    if case == "no_grad":
+        with torch.no_grad():
+            assert P._choose_path(x.requires_grad_(), kind) == expected
+        return
+    if case == "inference":
+        with torch.inference_mode():
+            assert P._choose_path(torch.randn(1, 2, 6, 6), kind) == expected
+        return
+    if case == "forward_ad":
+        import torch.autograd.forward_ad as fwAD
+        with fwAD.dual_level():
+            assert P._choose_path(fwAD.make_dual(x, torch.randn_like(x)), kind) == expected
+        return
+    if case == "vmap":
+        found = []
+        torch.vmap(lambda t: found.append(P._choose_path(t, kind)) or t)(x)
+        assert found == [expected]
+        return
+    assert P._choose_path(x, kind, return_indices) == expected
