@@ -56,8 +56,8 @@ def test_known_values(args, expected):
     (dict(input_size=9, kernel_size=2, padding=2, dilation=3), ValueError,
      r"padding must be at most half of kernel_size"),  # half the dilated window would allow it
     (dict(input_size=2, kernel_size=3), ValueError, r"no window fits: input_size=2"),
-    (dict(input_size=4.0, kernel_size=2), TypeError, r"input_size must be an int, got 4\.0"),
-    (dict(input_size=4, kernel_size=True), TypeError, r"kernel_size must be an int, got True"),
+    (dict(input_size=4.0, kernel_size=2), TypeError, r"input_size must be an int, got input_size=4\.0"),
+    (dict(input_size=4, kernel_size=True), TypeError, r"kernel_size must be an int, got kernel_size=True"),
     (dict(input_size=4, kernel_size=2, ceil_mode=1), TypeError, r"ceil_mode must be a bool, got 1"),
 ])
 def test_bad_arguments(kwargs, error, message):

@@ -55,10 +55,12 @@ uses them for values only and keeps its window-tensor path for the rest.
 
 import math
 import threading
+import weakref
 
 import torch
 
 from . import _windows as W
+from ._layout import channels_last_strides
 
 BLOCK_BYTES = 1 << 21
 METHODS = ("window", "scan", "doubling", "auto")
@@ -216,33 +218,13 @@ def _doubling_sum(state, axis, w, program):
             program.last = None                          # the last op made a power, not the total
 
 
-def channels_last_strides(shape, strides):
-    """Whether PyTorch takes a 4-D or 5-D tensor of these strides for channels-last.
-
-    The rule of ATen's ``is_channels_last_strides_2d`` and ``_3d``, behind
-    ``Tensor.suggest_memory_format``, which the pooling ops follow for their
-    output: visit C, then the spatial axes from the innermost, then N, and
-    require the strides to grow, with PyTorch's choices for axes of size 1.
-    """
-    order = {4: (1, 3, 2, 0), 5: (1, 4, 3, 2, 0)}.get(len(shape))
-    if order is None or strides[1] == 0:
-        return False
-    smallest = 0
-    for d in order:
-        if shape[d] == 0 or strides[d] < smallest:
-            return False
-        if d == 0 and smallest == strides[1]:                 # N111-like: ambiguous, so contiguous
-            return False
-        smallest = strides[d] * max(shape[d], 1) if shape[d] > 1 else strides[d]
-    return True
-
-
 def _layout(x, dims, out_sizes):
     """The ``(blocks, *spatial, t)`` working view of ``x`` and the output to fill.
 
     Inputs that PyTorch treats as channels-last keep that layout (channels
-    innermost, ``t = C``) and so does the output, as PyTorch's does; others
-    are read as ``(N * C, *spatial, 1)`` and give a contiguous output.
+    innermost, ``t = C``) and so does the output; others are read as
+    ``(N * C, *spatial, 1)`` and give a contiguous output. :mod:`poolkit.functional`
+    then lays the result out as PyTorch would (:mod:`poolkit._layout`).
     """
     n, c = x.shape[:2]
     if channels_last_strides(x.shape, x.stride()):
@@ -264,6 +246,9 @@ def _record(space, count, windows, method, kind):
         w = windows[axis - 1]
         if w.step == 1 and method in ("doubling", "auto"):
             state = doubling(state, axis, w, program)
+            if state.shape[axis] > w.out:                 # trimmed windows need not reach the end
+                state = _State(state.flat, (*state.shape[:axis], w.out, *state.shape[axis + 1:]), state.strides)
+                program.last = None
         elif method == "auto" and state.strides[axis] == 1:
             # Strided reads along the innermost axis are slow: pool every position, keep every step-th.
             state = doubling(state, axis, w, program)
@@ -300,9 +285,35 @@ class _Workspace:
         return sum(t.numel() * t.element_size() for t in [self.source, *self.buffers])
 
 
-_cache = threading.local()
 CACHE_ENTRIES = 4
 CACHE_BYTES = 16 * BLOCK_BYTES
+
+
+class _ThreadCache:
+    """One thread's workspaces, least recently used first. The owner takes the lock
+    to change them, and :func:`clear_cache` to empty them from another thread."""
+
+    def __init__(self):
+        self.entries = {}
+        self.lock = threading.Lock()
+
+    @property
+    def bytes(self):
+        return sum(s.bytes for s in self.entries.values())
+
+
+_local = threading.local()          # each thread's _ThreadCache, freed with the thread
+_caches = weakref.WeakSet()         # every live thread's, for clear_cache
+_caches_lock = threading.Lock()
+
+
+def _thread_cache():
+    cache = getattr(_local, "cache", None)
+    if cache is None:
+        cache = _local.cache = _ThreadCache()
+        with _caches_lock:
+            _caches.add(cache)
+    return cache
 
 
 def _workspace(key, shape, fill, dtype, device):
@@ -312,40 +323,47 @@ def _workspace(key, shape, fill, dtype, device):
     Each thread keeps its :data:`CACHE_ENTRIES` most recently used
     configurations, as long as they hold at most :data:`CACHE_BYTES` in all
     (a workspace is its padded block and up to three scratch buffers of that
-    size). A block larger than a quarter of that is never kept."""
-    entries = getattr(_cache, "entries", None)
-    if entries is None:
-        entries = _cache.entries = {}
-    if key in entries:
-        entries[key] = entries.pop(key)                # most recently used last
-        return entries[key]
+    size). A block larger than a quarter of that is never kept. A thread's
+    workspaces go when the thread ends, or with :func:`clear_cache`."""
+    cache = _thread_cache()
+    with cache.lock:
+        space = cache.entries.pop(key, None)
+        if space is not None:
+            cache.entries[key] = space                 # most recently used last
+            return space
     space = _Workspace(shape, fill, dtype, device)
-    if space.bytes * 4 > CACHE_BYTES:
-        return space                                   # one huge block: do not keep it
-    entries[key] = space
+    if space.bytes * 4 <= CACHE_BYTES:
+        with cache.lock:
+            cache.entries[key] = space
     return space
 
 
 def _trim_cache():
-    """Forget the least recently used workspaces beyond the limits."""
-    entries = getattr(_cache, "entries", {})
-    while entries and (len(entries) > CACHE_ENTRIES or sum(s.bytes for s in entries.values()) > CACHE_BYTES):
-        del entries[next(iter(entries))]
+    """Forget this thread's least recently used workspaces beyond the limits."""
+    cache = _thread_cache()
+    with cache.lock:
+        entries = cache.entries
+        while entries and (len(entries) > CACHE_ENTRIES or cache.bytes > CACHE_BYTES):
+            del entries[next(iter(entries))]
 
 
 def clear_cache():
-    """Free this thread's reused buffers."""
-    _cache.entries = {}
+    """Free the buffers that the fast path keeps between calls, in every thread."""
+    with _caches_lock:
+        caches = list(_caches)
+    for cache in caches:
+        with cache.lock:
+            cache.entries.clear()
 
 
 def _pool(x, windows, method, kind, divisor=None):
+    windows = [w.trimmed() for w in windows]            # no slot that reads padding only
     dims = len(windows)
     fill = float("-inf") if kind == "max" else 0.0
     work, out, result = _layout(x, dims, [w.out for w in windows])
     if out.numel() == 0:
         return result
-    rights = [max((w.out - 1) * w.step + (w.width - 1) * w.dilation + 1 - w.left - w.size, 0) for w in windows]
-    padded = [w.left + w.size + r for w, r in zip(windows, rights)]
+    padded = [w.left + w.size + w.right for w in windows]
     t = work.shape[-1]
     plane = math.prod(padded) * t
     block = max(1, min(work.shape[0], BLOCK_BYTES // (plane * x.element_size())))
@@ -386,7 +404,8 @@ def max_pool(x, windows, method="auto", return_indices=False):
         return_indices: only with ``method="window"``.
 
     Returns:
-        The pooled tensor, bit for bit PyTorch's, in the input's memory layout.
+        The pooled tensor, bit for bit PyTorch's: channels-last for a channels-last
+        input, contiguous otherwise.
     """
     _check("max_pool", x, windows, method)
     if method == "window":
@@ -404,7 +423,7 @@ def sum_pool(x, windows, method="auto", divisor=None):
     """
     _check("sum_pool", x, windows, method)
     if method == "window":
-        sums = W.gather(x, windows, 0.0).sum(dim=tuple(range(-len(windows), 0)))
+        sums = W.window_sum(x, windows)
         return sums if divisor is None else sums / divisor
     if x.dtype not in (torch.float32, torch.float64):
         raise TypeError(f"sum_pool: method={method!r} needs float32 or float64, got {x.dtype}")

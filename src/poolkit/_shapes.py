@@ -8,12 +8,7 @@ the convolution's rule: the same count of windows, without pooling's limit on
 padding and without ``ceil_mode``.
 """
 
-
-def _check_int(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {value!r} ({type(value).__name__})")
-    if value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {name}={value}")
+from ._arguments import check_int
 
 
 def _window_count(input_size, kernel_size, stride, padding, dilation, ceil_mode):
@@ -34,11 +29,9 @@ def _window_count(input_size, kernel_size, stride, padding, dilation, ceil_mode)
 
 
 def _check_common(input_size, kernel_size, stride, padding, dilation):
-    _check_int("input_size", input_size, 1)
-    _check_int("kernel_size", kernel_size, 1)
-    _check_int("stride", stride, 1)
-    _check_int("padding", padding, 0)
-    _check_int("dilation", dilation, 1)
+    return (check_int("input_size", input_size, 1), check_int("kernel_size", kernel_size, 1),
+            check_int("stride", stride, 1), check_int("padding", padding, 0),
+            check_int("dilation", dilation, 1))
 
 
 def output_size(input_size, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
@@ -69,7 +62,8 @@ def output_size(input_size, kernel_size, stride=None, padding=0, dilation=1, cei
         :math:`n_{out}`, an ``int`` of at least 1.
 
     Raises:
-        TypeError: an argument is not an ``int`` (``ceil_mode``: not a ``bool``).
+        TypeError: an argument is not an int (what ``operator.index`` takes, not a
+            bool; ``ceil_mode``: not a ``bool``).
         ValueError: an argument is out of range, padding exceeds half the
             kernel, or no window fits (:math:`n_{out} < 1`).
 
@@ -79,7 +73,8 @@ def output_size(input_size, kernel_size, stride=None, padding=0, dilation=1, cei
     """
     if stride is None:
         stride = kernel_size
-    _check_common(input_size, kernel_size, stride, padding, dilation)
+    input_size, kernel_size, stride, padding, dilation = _check_common(
+        input_size, kernel_size, stride, padding, dilation)
     if not isinstance(ceil_mode, bool):
         raise TypeError(f"ceil_mode must be a bool, got {ceil_mode!r}")
     if padding > kernel_size // 2:
@@ -101,5 +96,6 @@ def conv_output_size(input_size, kernel_size, stride=1, padding=0, dilation=1):
         TypeError: an argument is not an ``int``.
         ValueError: an argument is out of range, or no window fits.
     """
-    _check_common(input_size, kernel_size, stride, padding, dilation)
+    input_size, kernel_size, stride, padding, dilation = _check_common(
+        input_size, kernel_size, stride, padding, dilation)
     return _window_count(input_size, kernel_size, stride, padding, dilation, False)

@@ -4,40 +4,77 @@ Every op here is written in plain PyTorch tensor operations. The reference
 path rests on one primitive, :mod:`poolkit._windows`: the input becomes a tensor
 of windows, ``(N, C, *out, *window)``, and the op reduces its last axes.
 
-Max and average pooling have a second, faster path, :mod:`poolkit._separable`,
-which pools one dimension at a time in cache-sized blocks, and doubles the
-window width at each step where the stride is 1. The ops choose it by
-themselves whenever it can give the same answer:
-
-* ``max_pool*`` use it unless ``return_indices=True`` or the input requires
-  grad (with autograd on). It does not track which element won, so indices and
-  gradients come from the window path. Its values are the window path's, bit
-  for bit.
-* ``avg_pool*`` use it for float32 and float64 inputs that do not require
-  grad. It adds each window in another order, so it agrees with PyTorch
-  within :func:`poolkit._separable.sum_error_bound`.
-
 * max pooling takes the largest element of each window, padding counting as
   :math:`-\infty`;
 * average pooling sums each window (padding counting as 0) and divides;
 * power-average (LP) pooling is average pooling of :math:`x^p`, rescaled;
 * adaptive pooling uses bins instead of sliding windows.
 
-Inputs are ``(N, C, *spatial)`` or unbatched ``(C, *spatial)`` tensors of a
-floating dtype, in any memory layout. The results equal PyTorch's: max pooling
-bit for bit (for float16 and bfloat16, up to the payload bits of NaNs), with the same indices, the same NaN propagation and the same
-gradients; average pooling within floating-point rounding (the window sums are
-added in another order). Bad arguments raise ``TypeError`` or ``ValueError``
-wherever PyTorch raises, naming the parameter and the value.
+Max and average pooling have a second, faster path, :mod:`poolkit._separable`,
+which pools one dimension at a time in cache-sized blocks, and doubles the
+window width at each step where the stride is 1. One function,
+:func:`_choose_path`, picks the path for every call, and takes the fast one
+only where it gives the same answer and nothing else is asked of the result:
 
-One case differs on purpose. With dilation, a max-pooling window can fall
-entirely in the padding (for example length 1, ``kernel_size=2``,
-``padding=1``, ``dilation=2``: the window reads positions -1 and 1). PyTorch
-2.14 returns :math:`-\infty` there with an index past the end of the input,
-and its backward pass then writes out of bounds. poolkit returns
-:math:`-\infty` with index ``-1``, meaning "no element", and that output
-passes no gradient to the input.
+* ``max_pool*`` without indices, and ``avg_pool*`` of float32 and float64,
+  on a plain CPU tensor, when no autograd graph is recorded (backward or
+  forward mode) and no functorch transform, ``torch.compile`` or
+  ``torch.export`` is tracing the call. Its maxima are the window path's, bit
+  for bit; its averages add each window in another order, within
+  :func:`poolkit._separable.sum_error_bound` of PyTorch's.
+* Everything else takes the window path: indices, gradients, meta and fake
+  tensors, tracing, float16 and bfloat16 averages, adaptive pooling. It makes
+  no decision in Python from the values of a tensor, so it traces and runs on
+  the meta device.
+
+Inputs are ``(N, C, *spatial)`` or unbatched ``(C, *spatial)`` tensors of
+float16, bfloat16, float32 or float64, in any memory layout. The results are
+PyTorch's (torch 2.14, CPU):
+
+* shapes, dtypes and memory layouts (strides) of values, indices and input
+  gradients, by the rules of :mod:`poolkit._layout`;
+* max pooling bit for bit, with the same indices, NaN propagation and
+  gradients (for float16 and bfloat16, up to the payload bits of NaNs);
+* average pooling within rounding: sums are added in float32 for float16 and
+  bfloat16 inputs, as PyTorch's kernels do, and rounded once at the end;
+  global average pooling is PyTorch's own mean;
+* ``TypeError`` or ``ValueError`` wherever PyTorch raises for an argument,
+  naming the parameter and the value, and the same arguments accepted: ints
+  as ``operator.index`` takes them (NumPy integers, integer tensors of one
+  element), a truthy ``return_indices``, a tensor ``norm_type``.
+
+The deliberate differences:
+
+* **Windows wholly in padding.** With dilation, a max-pooling window can
+  fall entirely in the padding (for example length 1, ``kernel_size=2``,
+  ``padding=1``, ``dilation=2``: the window reads positions -1 and 1).
+  PyTorch 2.14 returns :math:`-\infty` there with an index past the end of the
+  input, and its backward pass then writes out of bounds. poolkit returns
+  :math:`-\infty` with index ``-1``, meaning "no element", and that output
+  passes no gradient to the input.
+* **Integer inputs.** PyTorch 2.14 on the CPU pools integer tensors in some
+  ops only: ``max_pool2d``, ``max_pool3d`` and ``max_pool1d`` with
+  ``return_indices=True`` take int8, int16, int32, int64 and uint8;
+  ``avg_pool1d``, ``avg_pool2d``, ``avg_pool3d`` take int64 alone (and
+  ``lp_pool*`` then return float32); ``max_pool1d`` without indices and every
+  adaptive op refuse integers (``NotImplementedError``). poolkit refuses every
+  integer (and bool, complex and float8) dtype with a ``TypeError`` naming it.
+* **Huge windows.** Window slots that read padding in every window are
+  dropped before any work, so a kernel of :math:`10^9` on a short input costs
+  what the input costs (``max_pool1d`` without indices, the one op whose
+  PyTorch kernel takes 64-bit sizes, loops over every slot there).
+* **Unbatched max_pool3d with channels innermost in 4-D.** PyTorch refuses a
+  ``(C, D, H, W)`` input whose strides read as channels-last in four
+  dimensions ("Unsupported memory format"); poolkit pools it and returns a
+  contiguous result.
+* **adaptive_avg_pool3d of float16 and bfloat16** adds in float32, as every
+  other average does; PyTorch 2.14's CPU kernel for it adds in the input's
+  precision and can overflow or lose the sum.
+* **A bool tensor as a size** (``kernel_size=torch.tensor(True)``), which
+  PyTorch reads as 1, is refused like a bool.
 """
+
+import functools
 
 import torch
 from torch.autograd import forward_ad
@@ -48,25 +85,65 @@ except ImportError:                     # pragma: no cover
     def is_functorch_wrapped_tensor(x):
         return True
 
+from . import _layout as L
 from . import _separable as separable
 from . import _windows as W
-from ._arguments import as_stride, as_tuple, check_bool, check_input, check_positive
+from ._arguments import (INT32_MAX, INT64_MAX, as_flag, as_tuple, check_bool, check_divisor, check_input,
+                         check_int, check_norm_type, window_arguments)
+
+_HALF = (torch.float16, torch.bfloat16)
 
 
-def _pool_windows(op, x, dims, kernel_size, stride, padding, dilation, ceil_mode):
-    kernel = as_tuple(op, "kernel_size", kernel_size, dims)
-    stride = as_stride(op, stride, kernel, dims)
-    padding = as_tuple(op, "padding", padding, dims)
-    dilation = as_tuple(op, "dilation", dilation, dims)
-    check_bool(op, "ceil_mode", ceil_mode)
-    check_positive(op, "kernel_size", kernel)
-    check_positive(op, "stride", stride)
-    check_positive(op, "dilation", dilation)
-    if any(p < 0 for p in padding):
-        raise ValueError(f"{op}: padding must be non-negative, got padding={padding}")
+def _traced(x):
+    """True when ``torch.compile`` or ``torch.export`` traces the call, or ``x`` is not
+    a plain tensor (fake, functional, functorch-wrapped, a subclass)."""
+    if torch.compiler.is_compiling():         # dynamo and export, strict or not; checked first
+        return True
+    if type(x) is not torch.Tensor and type(x) is not torch.nn.Parameter:
+        return True
+    return is_functorch_wrapped_tensor(x)
+
+
+def _plain_autograd(x):
+    """True if plain autograd will differentiate the call with respect to ``x``
+    (and no transform or tracer is in the way)."""
+    return x.requires_grad and torch.is_grad_enabled() and not _traced(x)
+
+
+def _choose_path(x, kind, return_indices=False):
+    """``"separable"`` or ``"window"``: the one place that picks the path of a call.
+
+    Args:
+        x: the input, as the caller received it.
+        kind: ``"max"``, ``"sum"`` (average pooling), ``"adaptive_max"`` or ``"adaptive_avg"``.
+        return_indices: whether indices are asked for.
+
+    The separable path writes into buffers of its own, inspects the values
+    (for NaN and -0.0) in Python, and builds no autograd graph; it has no
+    indices and no adaptive bins. So it is taken for sliding-window max and
+    sum pooling of a plain, strided CPU tensor, without indices, when nothing
+    records the call: no autograd graph (backward or forward mode), no
+    functorch transform, no ``torch.compile`` or ``torch.export``. Sums need
+    float32 or float64 (its error bound is stated for them).
+    """
+    if kind not in ("max", "sum") or return_indices:
+        return "window"
+    if _traced(x) or x.is_meta or x.device.type != "cpu" or x.layout != torch.strided:
+        return "window"
+    if x.requires_grad and torch.is_grad_enabled():
+        return "window"
+    if forward_ad.unpack_dual(x).tangent is not None:
+        return "window"
+    if kind == "sum" and x.dtype not in (torch.float32, torch.float64):
+        return "window"
+    return "separable"
+
+
+def _sliding(op, x, kernel, stride, padding, dilation, ceil_mode):
+    """The :func:`poolkit._windows.sliding` record of each pooled dimension of ``x``."""
+    args = (tuple(x.shape[2:]), kernel, stride, padding, dilation, ceil_mode)
     try:
-        return [W.sliding(n, k, s, p, d, ceil_mode)
-                for n, k, s, p, d in zip(x.shape[2:], kernel, stride, padding, dilation)]
+        return _sliding_records(*args) if not torch.compiler.is_compiling() else _make_records(*args)
     except ValueError as error:
         raise ValueError(
             f"{op}: {error} (input of shape {tuple(x.shape)}, kernel_size={kernel}, "
@@ -74,155 +151,182 @@ def _pool_windows(op, x, dims, kernel_size, stride, padding, dilation, ceil_mode
         ) from None
 
 
-def _window_path_only(x):
-    """True unless the separable path may read ``x`` directly: it builds no
-    autograd graph (backward or forward mode) and writes into its own buffers,
-    which functorch's wrapped tensors (``vmap``, ``jvp``) cannot see through."""
-    if x.requires_grad and torch.is_grad_enabled():
-        return True
-    if type(x) not in (torch.Tensor, torch.nn.Parameter) or is_functorch_wrapped_tensor(x):
-        return True
-    return forward_ad.unpack_dual(x).tangent is not None
+def _make_records(sizes, kernel, stride, padding, dilation, ceil_mode):
+    return [W.sliding(n, k, s, p, d, ceil_mode) for n, k, s, p, d in zip(sizes, kernel, stride, padding, dilation)]
 
 
-def _finish(result, batched):
-    if batched:
-        return result
-    if isinstance(result, tuple):
-        return tuple(r.squeeze(0) for r in result)
-    return result.squeeze(0)
+@functools.lru_cache(maxsize=512)
+def _sliding_records(*args):
+    """:func:`_make_records`, remembered: a network asks for the same windows at every
+    step. The records are frozen and hold Python ints only, so nothing a call makes
+    (on a device, under a mode or a tracer) outlives it. Tracing builds them afresh."""
+    return tuple(_make_records(*args))
 
 
-def _unbatched_layout(x, batched):
-    # PyTorch returns an unbatched result in the default layout, whatever the input's
-    # strides, except max_pool3d (see _in_stride_order).
-    return x if batched else x.contiguous()
+def _finish(result, batched, layout):
+    """Drop the batch axis an unbatched input was given, and lay each result out as PyTorch does."""
+    results = result if isinstance(result, tuple) else (result,)
+    if not batched:
+        results = tuple(r.squeeze(0) for r in results)
+    results = tuple(L.arrange(r, layout) for r in results)
+    return results if isinstance(result, tuple) else results[0]
+
+
+def _window_input(input, batched, layout):
+    """The input as the window path reads it: with a batch axis, and, under plain
+    autograd, through the identity that gives its gradient PyTorch's layout."""
+    x = L.gradient_layout(input, layout) if _plain_autograd(input) else input
+    return x if batched else x.unsqueeze(0)
 
 
 def _max_pool(op, dims, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
+    return_indices = as_flag(op, "return_indices", return_indices)
     x, batched = check_input(op, input, dims)
-    if dims < 3:
-        x = _unbatched_layout(x, batched)
-    check_bool(op, "return_indices", return_indices)
-    windows = _pool_windows(op, x, dims, kernel_size, stride, padding, dilation, ceil_mode)
-    if return_indices or _window_path_only(x):
-        result = W.reduce_max(x, windows, return_indices)
-    else:
+    own_kernel = dims == 1 and L.max1d_kernel(input, return_indices)
+    kernel, stride, padding, dilation = window_arguments(
+        op, dims, kernel_size, stride, padding, dilation, limit=INT64_MAX if own_kernel else INT32_MAX)
+    check_bool(op, "ceil_mode", ceil_mode)
+    windows = _sliding(op, x, kernel, stride, padding, dilation, ceil_mode)
+    layout = L.torch_layout("max", dims, input, max1d_kernel=own_kernel)
+    if _choose_path(input, "max", return_indices) == "separable":
         result = separable.max_pool(x, windows)
-    if dims == 3 and not batched and not isinstance(result, tuple):
-        return _in_stride_order(_finish(result, batched), input)
-    return _finish(result, batched)
-
-
-def _in_stride_order(out, like):
-    """``out`` with its axes laid out in memory in the order of ``like``'s strides,
-    as PyTorch's max_pool3d returns an unbatched result."""
-    order = sorted(range(like.dim()), key=lambda d: -like.stride(d))       # outermost first
-    if order == sorted(order, key=lambda d: -out.stride(d)):
-        return out
-    laid_out = torch.empty([out.shape[d] for d in order], dtype=out.dtype, device=out.device)
-    return laid_out.permute([order.index(d) for d in range(out.dim())]).copy_(out)
+    else:
+        result = W.reduce_max(_window_input(input, batched, layout), windows, return_indices)
+    return _finish(result, batched, layout)
 
 
 def _avg_pool(op, dims, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
     x, batched = check_input(op, input, dims)
-    x = _unbatched_layout(x, batched)
+    if dims == 3 and x.dtype in _HALF:
+        raise TypeError(f"{op}: input must be float32 or float64, got {x.dtype}, for which PyTorch "
+                        f"has no avg_pool3d kernel")
+    kernel, stride, padding, _ = window_arguments(op, dims, kernel_size, stride, padding)
+    check_bool(op, "ceil_mode", ceil_mode)
     check_bool(op, "count_include_pad", count_include_pad)
-    if divisor_override is not None:
-        if isinstance(divisor_override, bool) or not isinstance(divisor_override, int):
-            raise TypeError(f"{op}: divisor_override must be an int or None, got {divisor_override!r}")
-        if divisor_override == 0:
-            raise ValueError(f"{op}: divisor_override must not be zero, got divisor_override=0")
-    windows = _pool_windows(op, x, dims, kernel_size, stride, padding, 1, ceil_mode)
+    divisor_override = check_divisor(op, divisor_override)
+    windows = _sliding(op, x, kernel, stride, padding, (1,) * dims, ceil_mode)
     if dims == 3 and any(w.size < w.width for w in windows):
         # PyTorch's avg_pool3d (alone) requires this even when padding would make windows fit.
         raise ValueError(
             f"{op}: the input must be at least as large as the kernel in every dimension, "
             f"got input of shape {tuple(x.shape)} and kernel_size={tuple(w.width for w in windows)}"
         )
-    method = "window" if _window_path_only(x) or x.dtype not in (torch.float32, torch.float64) else "auto"
     if divisor_override is not None:
-        return _finish(_avg_layout(separable.sum_pool(x, windows, method, divisor_override), dims), batched)
-    divisor = 1
-    for i, w in enumerate(windows):
-        first = w.positions[:, 0]
-        last = torch.minimum(first + w.width, torch.tensor(w.size + w.left))  # overhang past the padding never counts
-        if not count_include_pad:
-            first, last = first.clamp(min=0), last.clamp(max=w.size)
-        shape = [1] * dims
-        shape[i] = w.out
-        divisor = divisor * (last - first).reshape(shape)
-    divisor = divisor.to(x.device, x.dtype)
-    return _finish(_avg_layout(separable.sum_pool(x, windows, method, divisor), dims), batched)
-
-
-def _avg_layout(out, dims):
-    # PyTorch's avg_pool3d returns a contiguous tensor even for a channels-last input.
-    return out.contiguous() if dims == 3 else out
+        divisor = divisor_override
+    else:
+        divisor = 1                     # PyTorch's divide_factor: an int64 per window
+        for i, w in enumerate(windows):
+            d = w.divisor(count_include_pad, x.device)
+            divisor = divisor * (d if isinstance(d, int) else
+                                 d.reshape([w.out if j == i else 1 for j in range(dims)]))
+    layout = L.torch_layout("avg", dims, input)
+    if _choose_path(input, "sum") == "separable":
+        out = separable.sum_pool(x, windows, "auto", divisor)
+    else:
+        x = _window_input(input, batched, layout)
+        # As PyTorch's kernels: add in float32 for float16 and bfloat16, divide, round once.
+        sums = W.window_sum(x, windows, torch.float32 if x.dtype in _HALF else None)
+        out = (sums / divisor).to(x.dtype)
+    return _finish(out, batched, layout)
 
 
 def _lp_pool(op, dims, input, norm_type, kernel_size, stride, ceil_mode):
-    if isinstance(norm_type, bool) or not isinstance(norm_type, (int, float)):
-        raise TypeError(f"{op}: norm_type must be a number, got norm_type={norm_type!r}")
-    if norm_type == 0:
-        raise ValueError(f"{op}: norm_type must be non-zero, got norm_type={norm_type}")
+    check_input(op, input, dims)
+    norm_type = check_norm_type(op, norm_type)
     # PyTorch takes an int, or (for 2-D and 3-D) a tuple with one entry per dimension;
     # its 1-D version accepts a 1-tuple only for an infinite norm_type.
-    is_tuple = isinstance(kernel_size, (tuple, list))
-    tuple_ok = is_tuple and (len(kernel_size) == dims if dims > 1 else abs(norm_type) == float("inf"))
-    if not (isinstance(kernel_size, int) or tuple_ok):
+    infinite = isinstance(norm_type, (int, float)) and abs(norm_type) == float("inf")
+    if isinstance(kernel_size, (tuple, list)) and (len(kernel_size) == dims if dims > 1 else infinite):
+        kernel = as_tuple(op, "kernel_size", kernel_size, dims, exact=True)
+    elif not isinstance(kernel_size, (tuple, list)) and (dims == 1 or not isinstance(kernel_size, torch.Tensor)):
+        kernel = (check_int("kernel_size", kernel_size, op=op),) * dims
+    else:
         raise TypeError(
             f"{op}: kernel_size must be an int" + (f" or a tuple of {dims} ints" if dims > 1 else "")
             + f", got kernel_size={kernel_size!r} with norm_type={norm_type}"
         )
-    if norm_type == float("inf"):
-        return _max_pool(op, dims, input.abs(), kernel_size, stride, 0, 1, ceil_mode, False)
-    if norm_type == float("-inf"):
-        return -_max_pool(op, dims, -input.abs(), kernel_size, stride, 0, 1, ceil_mode, False)
-    x, batched = check_input(op, input, dims)
-    kernel = as_tuple(op, "kernel_size", kernel_size, dims)
-    out = _avg_pool(op, dims, x.pow(norm_type), kernel, stride, 0, ceil_mode, True, None)
+    # From here on, PyTorch's own composition (torch.nn.functional.lp_pool*d), op for op.
+    if infinite and norm_type > 0:
+        return _max_pool(op, dims, input.abs(), kernel, stride, 0, 1, ceil_mode, False)
+    if infinite:
+        return -_max_pool(op, dims, -input.abs(), kernel, stride, 0, 1, ceil_mode, False)
+    out = _avg_pool(op, dims, input.pow(norm_type), kernel, stride, 0, ceil_mode, True, None)
     volume = 1
     for k in kernel:
         volume *= k
-    # As PyTorch: keep the sign of the mean, clip its magnitude at zero, undo the division.
-    out = (torch.sign(out) * torch.relu(torch.abs(out))).mul(volume).pow(1.0 / norm_type)
-    return _finish(out, batched)
+    return (torch.sign(out) * torch.relu(torch.abs(out))).mul(volume).pow(1.0 / norm_type)
 
 
 def _adaptive_windows(op, x, dims, output_size):
-    if isinstance(output_size, int) and not isinstance(output_size, bool):
+    # PyTorch takes, for 1-D, an int (as operator.index takes it) or a 1-tuple of one;
+    # for 2-D and 3-D, a Python int or a tuple of dims entries, each an int or None.
+    if dims == 1 and not isinstance(output_size, (tuple, list)):
+        sizes = (check_int("output_size", output_size, op=op),)
+    elif isinstance(output_size, int) and not isinstance(output_size, bool):
         sizes = (output_size,) * dims
     elif isinstance(output_size, (tuple, list)) and len(output_size) == dims:
         if dims == 1 and output_size[0] is None:
             raise TypeError(f"{op}: output_size must be an int or a 1-tuple of an int, got {output_size!r}")
-        sizes = tuple(n if s is None else s for n, s in zip(x.shape[2:], output_size))
+        sizes = tuple(n if s is None else check_int("output_size entries", s, op=op)
+                      for n, s in zip(x.shape[2:], output_size))
     else:
         raise TypeError(
             f"{op}: output_size must be an int or a tuple of {dims} "
             + ("ints" if dims == 1 else "ints or Nones") + f", got output_size={output_size!r}"
         )
     for s in sizes:
-        if isinstance(s, bool) or not isinstance(s, int):
-            raise TypeError(f"{op}: output_size entries must be ints, got output_size={output_size!r}")
         if s < 0:
             raise ValueError(f"{op}: output_size must be non-negative, got output_size={output_size!r}")
+        if s > INT64_MAX:
+            raise ValueError(f"{op}: output_size must fit in 64 bits, got output_size={output_size!r}")
     return [W.adaptive(n, s) for n, s in zip(x.shape[2:], sizes)]
 
 
 def _adaptive_max_pool(op, dims, input, output_size, return_indices):
+    return_indices = as_flag(op, "return_indices", return_indices)
     x, batched = check_input(op, input, dims)
-    check_bool(op, "return_indices", return_indices)
     windows = _adaptive_windows(op, x, dims, output_size)
-    return _finish(W.reduce_max(x, windows, return_indices), batched)
+    layout = L.torch_layout("adaptive_max", dims, input)
+    _choose_path(input, "adaptive_max", return_indices)              # always the window path
+    result = W.reduce_max(_window_input(input, batched, layout), windows, return_indices)
+    return _finish(result, batched, layout)
+
+
+def _global_mean(input, dims):
+    """Adaptive average pooling to size 1, as PyTorch computes it: the mean over the
+    pooled axes (``adaptive_avg_pool2d`` and ``_3d`` in
+    ``aten/src/ATen/native/AdaptiveAveragePooling*.cpp``), re-strided for a
+    channels-last input; 1-D is the 2-D op on ``input.unsqueeze(-2)``."""
+    u = input.unsqueeze(-2) if dims == 1 else input
+    out = u.mean(tuple(range(-max(dims, 2), 0)), keepdim=True)
+    if L.suggested_format(u) == (torch.channels_last_3d if dims == 3 else torch.channels_last):
+        n, c = u.shape[:2]
+        out = out.as_strided(out.shape, (c, 1) + (c,) * (u.dim() - 2))
+    return out.squeeze(-2) if dims == 1 else out
 
 
 def _adaptive_avg_pool(op, dims, input, output_size):
     x, batched = check_input(op, input, dims)
     windows = _adaptive_windows(op, x, dims, output_size)
-    sums = W.gather(x, windows, 0.0).sum(dim=tuple(range(-dims, 0)))
-    counts = W.valid_mask(windows).sum(dim=tuple(range(-dims, 0)))
-    return _finish(sums / counts.to(x.device, sums.dtype), batched)
+    if all(w.out == 1 for w in windows):
+        return _global_mean(input, dims)
+    layout = L.torch_layout("adaptive_avg", dims, input)
+    _choose_path(input, "adaptive_avg")                               # always the window path
+    x = _window_input(input, batched, layout)
+    out = W.window_sum(x, windows, torch.float32 if x.dtype in _HALF else None)
+    # PyTorch's kernels divide by each bin's extent in turn (channels-last: by their product).
+    counts = []
+    for i, w in enumerate(windows):
+        d = w.divisor(True, x.device)
+        counts.append(d if isinstance(d, int) else d.reshape([w.out if j == i else 1 for j in range(dims)]))
+    if layout.format != L.CONTIGUOUS:
+        volume = counts[0]
+        for c in counts[1:]:
+            volume = volume * c
+        counts = [volume]
+    for c in counts:
+        out = out / c
+    return _finish(out.to(x.dtype), batched, layout)
 
 
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
@@ -236,9 +340,10 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
         dilation: spacing :math:`d` between the window's elements.
         ceil_mode: count windows with a ceiling instead of a floor (see :func:`poolkit.output_size`).
         return_indices: also return, for each output, the index of the chosen
-            element in the input's last axis (``-1`` for a window of padding only).
-            Indices, and inputs that require grad, take the window path; the
-            rest takes the faster separable path (see the module's text).
+            element in the input's last axis (``-1`` for a window of padding only);
+            any truthy value asks for them, as in PyTorch. Indices, and inputs
+            that require grad, take the window path; the rest takes the faster
+            separable path (see the module's text).
 
     Returns:
         ``(N, C, L_out)`` (or ``(C, L_out)``), and the int64 indices if asked for, where
@@ -281,7 +386,7 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     r"""1-D average pooling over ``(N, C, L)`` or ``(C, L)``, as ``torch.nn.functional.avg_pool1d``.
 
     Args:
-        input: floating-point tensor.
+        input: floating-point tensor (float16 and bfloat16 are added in float32).
         kernel_size, stride, padding, ceil_mode: as in :func:`max_pool1d`; padding counts as 0.
         count_include_pad: divide by the number of window slots inside the
             padded input (True), or only by those inside the input (False). Slots
@@ -306,7 +411,10 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
 
 def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                divisor_override=None):
-    r"""3-D average pooling, as ``torch.nn.functional.avg_pool3d``; arguments as :func:`avg_pool2d`."""
+    r"""3-D average pooling, as ``torch.nn.functional.avg_pool3d``; arguments as :func:`avg_pool2d`.
+
+    As in PyTorch, the input must be float32 or float64, and at least as large
+    as the kernel in every dimension."""
     return _avg_pool("avg_pool3d", 3, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
                      divisor_override)
 
@@ -369,7 +477,13 @@ def adaptive_avg_pool2d(input, output_size):
 
 
 def adaptive_avg_pool3d(input, output_size):
-    r"""3-D adaptive average pooling, as ``torch.nn.functional.adaptive_avg_pool3d``."""
+    r"""3-D adaptive average pooling, as ``torch.nn.functional.adaptive_avg_pool3d``.
+
+    float16 and bfloat16 inputs are added in float32 and rounded once, as in
+    the 1-D and 2-D ops. PyTorch 2.14's CPU kernel for this op alone adds them
+    in their own precision, and overflows (a float16 bin of 3136 elements of
+    21.0 gives :math:`\infty`), so poolkit's results there are the accurate ones,
+    not PyTorch's."""
     return _adaptive_avg_pool("adaptive_avg_pool3d", 3, input, output_size)
 
 
