@@ -9,7 +9,8 @@ so the widths are :math:`1, 2, 4, \dots, 2^m, k` and there are
 unless :math:`k` is a power of two; that is harmless for a maximum, but a sum
 over the same steps would count the overlap twice.
 
-One schedule serves every place that doubles: the lab's stride-1 max filter
+One schedule serves every place that doubles: the fast path's max pooling
+(:mod:`poolkit._separable`), the lab's stride-1 max filter
 (:func:`poolkit.lab.running.max_filter2d`), the dilations of the ReLU network
 of :mod:`poolkit.lab.relu_pool` and the figure of :func:`poolkit.lab.plot.draw_doubling`.
 """

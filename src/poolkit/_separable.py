@@ -60,6 +60,7 @@ import weakref
 import torch
 
 from . import _windows as W
+from ._doubling import doubling_steps
 from ._layout import channels_last_strides
 
 BLOCK_BYTES = 1 << 21
@@ -188,12 +189,10 @@ def _shifted(a, b, slots, axis, size, program, *live):
 
 
 def _doubling_max(state, axis, w, program):
-    width, size = 1, state.shape[axis]
-    while width < w.width:
-        step = min(width, w.width - width)                # the last step may overlap
+    size = state.shape[axis]
+    for step in doubling_steps(w.width):                  # the last step may overlap
         size -= step * w.dilation
         state = _shifted(state, state, step * w.dilation, axis, size, program)
-        width += step
     return state
 
 
