@@ -165,11 +165,6 @@ def check_positive(op, name, values):
         raise ValueError(f"{op}: {name} must be positive, got {name}={values}")
 
 
-def _check_limit(op, name, values, limit):
-    if any(v > limit for v in values):
-        raise ValueError(f"{op}: {name} must be at most {limit}, got {name}={values}")
-
-
 def window_arguments(op, dims, kernel_size, stride, padding, dilation=1, *, limit=INT32_MAX):
     """Kernel, stride, padding and dilation as tuples of ``dims`` Python ints,
     checked as PyTorch checks them: each an int or a tuple of 1 or ``dims``
@@ -183,13 +178,14 @@ def window_arguments(op, dims, kernel_size, stride, padding, dilation=1, *, limi
     stride = as_stride(op, stride, kernel, dims)
     padding = as_tuple(op, "padding", padding, dims)
     dilation = as_tuple(op, "dilation", dilation, dims)
-    check_positive(op, "kernel_size", kernel)
-    check_positive(op, "stride", stride)
-    check_positive(op, "dilation", dilation)
-    if any(p < 0 for p in padding):
-        raise ValueError(f"{op}: padding must be non-negative, got padding={padding}")
-    for name, values in [("kernel_size", kernel), ("stride", stride), ("padding", padding), ("dilation", dilation)]:
-        _check_limit(op, name, values, limit)
+    for name, values in (("kernel_size", kernel), ("stride", stride), ("dilation", dilation), ("padding", padding)):
+        lowest, highest = min(values), max(values)
+        if name == "padding" and lowest < 0:
+            raise ValueError(f"{op}: padding must be non-negative, got padding={padding}")
+        if name != "padding" and lowest < 1:
+            raise ValueError(f"{op}: {name} must be positive, got {name}={values}")
+        if highest > limit:
+            raise ValueError(f"{op}: {name} must be at most {limit}, got {name}={values}")
     return kernel, stride, padding, dilation
 
 
