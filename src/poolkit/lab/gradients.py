@@ -102,12 +102,9 @@ def avg_pool2d_backward(grad_output, input_shape, kernel_size, stride=None, padd
         raise ValueError(f"{op}: grad_output must be {tuple(w.out for w in windows)} spatially for these "
                          f"arguments, got grad_output of shape {tuple(grad_output.shape)}")
     divisor = 1
-    for i, w in enumerate(windows):                            # the divisor rule of the forward pass
-        first = w.positions[:, 0]
-        last = torch.minimum(first + w.width, torch.tensor(w.size + w.left))
-        if not count_include_pad:
-            first, last = first.clamp(min=0), last.clamp(max=w.size)
-        divisor = divisor * (last - first).reshape([-1, 1] if i == 0 else [1, -1])
+    for i, w in enumerate(windows):                            # the forward pass's divisor, per axis
+        per_window = torch.as_tensor(w.divisor(count_include_pad, grad_output.device))
+        divisor = divisor * (per_window.reshape([-1, 1] if i == 0 else [1, -1]) if per_window.dim() else per_window)
     share = grad_output / divisor.to(grad_output.device, grad_output.dtype)     # (N, C, H_out, W_out)
     valid = W.valid_mask(windows).to(grad_output.device)                      # (H_out, W_out, k_h, k_w)
     values = torch.where(valid, share[..., None, None], 0).expand(*shape[:2], *valid.shape)
