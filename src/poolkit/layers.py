@@ -37,7 +37,7 @@ import torch.nn.functional as F
 
 from . import _windows as W
 from . import functional as P
-from ._arguments import as_stride, as_tuple, check_bool, check_input, check_int, check_positive, check_real
+from ._arguments import as_tuple, check_bool, check_input, check_int, check_positive, check_real, window_arguments
 
 PAD_MODES = ("reflect", "replicate", "zeros")
 
@@ -155,10 +155,7 @@ def max_blur_pool2d(input, kernel_size=2, filter_size=3, stride=2, pad_mode="ref
 
 def _windows(op, input, kernel_size, stride, ceil_mode, beta):
     x, batched = check_input(op, input, 2)
-    kernel = as_tuple(op, "kernel_size", kernel_size, 2)
-    steps = as_stride(op, stride, kernel, 2)
-    check_positive(op, "kernel_size", kernel)
-    check_positive(op, "stride", steps)
+    kernel, steps, _, _ = window_arguments(op, 2, kernel_size, stride, 0)
     check_bool(op, "ceil_mode", ceil_mode)
     beta = _check_beta(op, beta, x.dtype)
     try:

@@ -19,7 +19,7 @@ import torch
 
 from .. import _unpool
 from .. import _windows as W
-from .._arguments import as_stride, as_tuple, check_bool, check_int, check_positive
+from .._arguments import check_bool, check_int, window_arguments
 from ..functional import max_unpool2d  # noqa: F401  (the library's, used by the book as gradients.max_unpool2d)
 
 
@@ -88,13 +88,9 @@ def avg_pool2d_backward(grad_output, input_shape, kernel_size, stride=None, padd
     """
     op = "avg_pool2d_backward"
     shape = _check_grad(op, grad_output, input_shape)
-    kernel = as_tuple(op, "kernel_size", kernel_size, 2)
-    steps = as_stride(op, stride, kernel, 2)
-    pads = as_tuple(op, "padding", padding, 2)
+    kernel, steps, pads, _ = window_arguments(op, 2, kernel_size, stride, padding)
     check_bool(op, "ceil_mode", ceil_mode)
     check_bool(op, "count_include_pad", count_include_pad)
-    check_positive(op, "kernel_size", kernel)
-    check_positive(op, "stride", steps)
     if any(p < 0 or p > k // 2 for p, k in zip(pads, kernel)):
         raise ValueError(f"{op}: padding must be in 0..kernel_size // 2, got padding={pads} with kernel_size={kernel}")
     windows = [W.sliding(n, k, s, p, 1, ceil_mode) for n, k, s, p in zip(shape[2:], kernel, steps, pads)]
