@@ -12,6 +12,10 @@ settings.register_profile("deep", max_examples=2000, deadline=None,
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "compile: runs torch.compile (slow); deselect with -m 'not compile'")
+
+
 @pytest.fixture
 def float64_default():
     """Make float64 the default dtype for one test, then restore the old default."""
