@@ -27,7 +27,7 @@ import math
 
 import torch
 
-from ._arguments import check_bool, check_input, exact_tuple, is_real
+from ._arguments import as_flag, check_input, exact_tuple, is_real
 
 # Which column of _random_samples drives which spatial axis: PyTorch's 2-D kernel
 # reads column 0 for the width and column 1 for the height; the 3-D kernel reads
@@ -41,7 +41,7 @@ def fractional_max_pool(op, dims, input, kernel_size, output_size, output_ratio,
                         random_samples):
     """The shared body of ``fractional_max_pool2d`` and ``fractional_max_pool3d``."""
     x, batched = check_input(op, input, dims)
-    check_bool(op, "return_indices", return_indices)
+    return_indices = as_flag(op, "return_indices", return_indices)
     kernel = exact_tuple(op, "kernel_size", kernel_size, dims, minimum=1)
     sizes, given = _output_sizes(op, dims, x, output_size, output_ratio)
     _check_fit(op, dims, input, kernel, sizes, given)
@@ -134,14 +134,15 @@ def _starts(op, samples, size, out, kernel, empty):
     u = samples.unsqueeze(-1)
     scaled = (torch.arange(out - 1, device=device).to(dtype) + u) * alpha
     offset = u * alpha
-    for product in (scaled, offset):
+    checked = device.type != "meta"                     # a meta tensor has no values to check
+    for product in (scaled, offset) if checked else ():
         if not (product.isfinite().all() and product.abs().max() < _INT_LIMIT):
             raise ValueError(
                 f"{op}: _random_samples must be finite and small enough that (i + u) * alpha fits a C int; "
                 f"got samples from {samples.min().item()} to {samples.max().item()}"
             )
     starts[..., :-1] = scaled.to(torch.int64) - offset.to(torch.int64)       # truncation toward zero
-    if starts.min() < 0 or starts.max() > size - kernel:
+    if checked and (starts.min() < 0 or starts.max() > size - kernel):
         raise ValueError(
             f"{op}: _random_samples from {samples.min().item()} to {samples.max().item()} place windows outside "
             f"the input (starts from {starts.min().item()} to {starts.max().item()}, allowed 0 to "

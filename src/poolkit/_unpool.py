@@ -41,6 +41,9 @@ def unpool_output_size(op, dims, input_size, kernel_size, stride=None, padding=0
         TypeError: an argument is not an int or a sequence of ints.
         ValueError: a size is outside the range above, or would be negative.
     """
+    if output_size is None:
+        for name, value in (("kernel_size", kernel_size), ("stride", stride), ("padding", padding)):
+            _python_ints(op, name, value)
     kernel = exact_tuple(op, "kernel_size", kernel_size, dims, minimum=1)
     steps = kernel if stride is None else exact_tuple(op, "stride", stride, dims, minimum=1)
     pads = exact_tuple(op, "padding", padding, dims, minimum=0)
@@ -70,6 +73,17 @@ def unpool_output_size(op, dims, input_size, kernel_size, stride=None, padding=0
     return size
 
 
+def _python_ints(op, name, value):
+    """Without an ``output_size``, PyTorch's max_unpool refuses a NumPy integer or
+    a tensor among these arguments (a comparison of its default size then gives
+    no Python bool): so does poolkit."""
+    entries = value if isinstance(value, (tuple, list)) else (value,)
+    for entry in entries:
+        if entry is not None and not isinstance(entry, int):
+            raise TypeError(f"{op}: {name} must be a Python int or a tuple of Python ints, as in PyTorch, "
+                            f"got {name}={value!r} ({type(entry).__name__})")
+
+
 def max_unpool(op, dims, input, indices, kernel_size, stride, padding, output_size):
     """The shared body of ``max_unpool1d``, ``max_unpool2d`` and ``max_unpool3d``."""
     x, batched = check_input(op, input, dims)
@@ -85,7 +99,7 @@ def max_unpool(op, dims, input, indices, kernel_size, stride, padding, output_si
     pooled = math.prod(x.shape[2:])
     plane = math.prod(size)
     index = (indices if batched else indices.unsqueeze(0)).to(x.device).reshape(n, c, pooled)
-    if n * c * plane:                 # PyTorch checks (and places) nothing when the output is empty
+    if n * c * plane and index.device.type != "meta":   # empty output: PyTorch checks nothing; meta: no values
         low, high = index.min().item(), index.max().item()
         if low < 0 or high >= plane:
             raise ValueError(f"{op}: indices must lie in [0, {plane - 1}] for an output of size {size}, "
