@@ -42,8 +42,10 @@ from test_conformance import (
 BUDGET = settings().max_examples
 HALF = [torch.float16, torch.bfloat16]
 # Tests whose failures are plain from any failing example skip shrinking, which for
-# them takes minutes and teaches nothing.
+# them takes minutes and teaches nothing; the others skip hypothesis' explanation of a
+# failure (which parts of the example matter), which for slow examples takes minutes.
 NO_SHRINK = [Phase.explicit, Phase.reuse, Phase.generate]
+NO_EXPLAIN = [Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink]
 
 
 def refusal(fn):
@@ -204,7 +206,7 @@ def check_half(spec, case, dtype):
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=repr)
-@settings(max_examples=max(25, BUDGET // 2))
+@settings(max_examples=max(25, BUDGET // 2), phases=NO_EXPLAIN)
 @given(data=st.data())
 def test_half_precision(spec, data):
     """float16 and bfloat16 inputs: max-type results bit for bit, averages within one ulp of
@@ -250,7 +252,7 @@ def large_window_cases(draw, name):
 
 
 @pytest.mark.parametrize("name", LARGE_WINDOW_OPS)
-@settings(max_examples=max(10, BUDGET // 10))
+@settings(max_examples=max(10, BUDGET // 10), phases=NO_EXPLAIN)
 @given(data=st.data())
 def test_half_precision_large_windows(name, data):
     """Sums of many large half values: PyTorch accumulates in float32, so the average
@@ -275,7 +277,7 @@ UNAMBIGUOUS = Shapes(min_side=2, min_channels=2, empty_batch=False)
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=repr)
-@settings(max_examples=max(25, BUDGET // 2))
+@settings(max_examples=max(25, BUDGET // 2), phases=NO_EXPLAIN)
 @given(data=st.data())
 def test_layouts(spec, data):
     """Outputs, indices and input gradients have PyTorch's strides on every path: plain,
@@ -373,7 +375,7 @@ def assert_like_torch(name, case, x, ours, ref, label):
         assert_within(ours, ref, sum_bound(getattr(F, name), case, x, ref), label)
 
 
-@settings(max_examples=max(15, BUDGET // 6))
+@settings(max_examples=max(15, BUDGET // 6), phases=NO_SHRINK)
 @given(call=traced_calls(), mode=st.sampled_from(["export", "meta", "fake"]))
 def test_tracing_gives_torch_values_and_leaves_eager_calls_alone(call, mode):
     """torch.export.export of a module calling the op gives PyTorch's values; one call
@@ -571,7 +573,7 @@ def module_scenario(data, name, check):
 
 
 @pytest.mark.parametrize("name", sorted(MODULES))
-@settings(max_examples=max(20, BUDGET // 4))
+@settings(max_examples=max(20, BUDGET // 4), phases=NO_EXPLAIN)
 @given(data=st.data())
 def test_module_attributes_change_forward_as_in_torch(name, data):
     """After an attribute of a module changes (kernel_size, stride, padding, dilation,
@@ -632,7 +634,7 @@ def integer_like_calls(draw):
                       case.padding_only, case.tags), param
 
 
-@settings(max_examples=BUDGET)
+@settings(max_examples=BUDGET, phases=NO_EXPLAIN)
 @given(call=integer_like_calls())
 def test_integer_like_arguments(call):
     """Where PyTorch accepts a NumPy integer, a 0-d tensor or a truthy non-bool, poolkit
