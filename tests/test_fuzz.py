@@ -624,9 +624,8 @@ def integer_like_calls(draw):
         kwargs[param] = draw(st.sampled_from([1, 0, np.True_, "yes"]))
     elif isinstance(value, (tuple, list)):
         entries = list(value)
-        i = draw(st.integers(0, len(entries) - 1))
-        if entries[i] is not None:
-            entries[i] = integer_like(draw, entries[i])
+        i = draw(st.sampled_from([j for j, v in enumerate(entries) if v is not None]))
+        entries[i] = integer_like(draw, entries[i])
         kwargs[param] = type(value)(entries)
     else:
         kwargs[param] = integer_like(draw, value)
