@@ -44,6 +44,8 @@ def unpool_output_size(op, dims, input_size, kernel_size, stride=None, padding=0
     if output_size is None:
         for name, value in (("kernel_size", kernel_size), ("stride", stride), ("padding", padding)):
             _python_ints(op, name, value)
+    elif isinstance(output_size, (tuple, list)):
+        _python_ints(op, "output_size", output_size)
     kernel = exact_tuple(op, "kernel_size", kernel_size, dims, minimum=1)
     steps = kernel if stride is None else exact_tuple(op, "stride", stride, dims, minimum=1)
     pads = exact_tuple(op, "padding", padding, dims, minimum=0)
