@@ -721,8 +721,13 @@ def test_float8_inputs_are_refused_naming_the_input(data):
     dtype = data.draw(st.sampled_from([torch.float8_e4m3fn, torch.float8_e5m2]), label="dtype")
     x = case.source.make(torch.float32).clamp(-200, 200).to(dtype)
     kwargs = resolve(case.kwargs, dtype)
-    event(f"{spec.name}: {dtype}")
-    assert refusal(lambda: getattr(F, spec.name)(x, **kwargs)) is not None
+    # PyTorch checks the dtype only where it has elements to pool: some ops (such as
+    # fractional_max_pool2d) return an empty float8 result for an empty input. poolkit
+    # refuses float8 everywhere; only the calls torch refuses too are compared here.
+    accepted = refusal(lambda: getattr(F, spec.name)(x, **kwargs)) is None
+    assert not accepted or x.numel() == 0, f"torch pooled a non-empty {dtype} input with {spec.name}"
+    event(f"{spec.name}: {dtype}" + (" (empty input, accepted by torch: skipped)" if accepted else ""))
+    assume(not accepted)
     assert_refused_naming(lambda: getattr(P, spec.name)(x, **kwargs), {"input"}, what=f"{spec.name}({dtype})")
 
 
