@@ -871,7 +871,8 @@ def power_bound(case, x, ref):
     avg = getattr(F, f"avg_pool{case.dims}d")
     u = unit_roundoff(x.dtype)
     volume = math.prod(kernel)
-    mean = avg(x.abs().pow(p), kernel, kw["stride"] if kw["stride"] != () else None, 0, kw["ceil_mode"]).double()
+    stride = None if isinstance(kw["stride"], tuple) and kw["stride"] == () else kw["stride"]
+    mean = avg(x.abs().pow(p), kernel, stride, 0, kw["ceil_mode"]).double()
     delta = 2 * (case.terms + 1) * u * volume * mean
     r = ref.double().abs()
     a = r.pow(p)

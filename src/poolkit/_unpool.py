@@ -41,11 +41,17 @@ def unpool_output_size(op, dims, input_size, kernel_size, stride=None, padding=0
         TypeError: an argument is not an int or a sequence of ints.
         ValueError: a size is outside the range above, or would be negative.
     """
+    for name, value in (("kernel_size", kernel_size), ("stride", stride), ("padding", padding)):
+        if isinstance(value, torch.Tensor) and value.dim() == 0:
+            # PyTorch makes a tuple of it by iterating over it, which a 0-d tensor refuses.
+            raise TypeError(f"{op}: {name} must be an int or a tuple of ints, got {name}={value!r} "
+                            f"(a 0-d tensor, which PyTorch's max_unpool cannot iterate over)")
     if output_size is None:
         for name, value in (("kernel_size", kernel_size), ("stride", stride), ("padding", padding)):
             _python_ints(op, name, value)
     elif isinstance(output_size, (tuple, list)):
-        _python_ints(op, "output_size", output_size)
+        # PyTorch ignores the leading two of dims + 2 entries, whatever they are.
+        _python_ints(op, "output_size", tuple(output_size)[2:] if len(output_size) == dims + 2 else output_size)
     kernel = exact_tuple(op, "kernel_size", kernel_size, dims, minimum=1)
     steps = kernel if stride is None else exact_tuple(op, "stride", stride, dims, minimum=1)
     pads = exact_tuple(op, "padding", padding, dims, minimum=0)
