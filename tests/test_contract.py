@@ -313,6 +313,29 @@ def test_the_fast_path_builds_no_tables(monkeypatch):
                          kernel_size=257, stride=1, padding=128, count_include_pad=False)
 
 
+@pytest.mark.parametrize("stride", [1, 3])
+def test_the_training_path_builds_no_tables(monkeypatch, stride):
+    """Indices, and the gradients of max and average pooling, come without an (out x window) table."""
+    def refuse(self, device):
+        raise AssertionError("an (out x window) table was built")
+    x = torch.randn(2, 3, 1000, dtype=torch.float64, generator=torch.Generator().manual_seed(8))
+    x[0, 1, 500:520] = float("nan")
+    grad = torch.randn(2, 3, (1000 + 256 - 257) // stride + 1, dtype=torch.float64)
+    results = []
+    for module in (F, P):
+        if module is P:
+            monkeypatch.setattr(W.Windows, "table", refuse)
+        t = x.clone().requires_grad_()
+        values, indices = module.max_pool1d(t, 257, stride, 128, return_indices=True)
+        values.backward(grad)
+        u = x.nan_to_num().requires_grad_()
+        module.avg_pool1d(u, 257, stride, 128, count_include_pad=False).backward(grad)
+        results.append((values, indices, t.grad, u.grad))
+    (v, i, g, a), (rv, ri, rg, ra) = results
+    assert same_values(v, rv) and torch.equal(i, ri) and torch.equal(g, rg)
+    torch.testing.assert_close(a, ra, rtol=1e-12, atol=1e-12)
+
+
 def test_a_huge_kernel_on_a_short_input_is_trimmed():
     # Unless the slots that read padding only are dropped, these need 8 GB or more.
     x = torch.randn(2, 3, 5, generator=torch.Generator().manual_seed(6))
@@ -604,8 +627,8 @@ class _Subclass(torch.Tensor):
 
 @pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:FutureWarning")    # from torch.func itself
 @pytest.mark.parametrize("case, expected", [
-    ("plain", "separable"), ("requires_grad", "window"), ("no_grad", "separable"), ("inference", "separable"),
-    ("meta", "window"), ("half_sum", "window"), ("half_max", "separable"), ("indices", "window"),
+    ("plain", "separable"), ("requires_grad", "training"), ("no_grad", "separable"), ("inference", "separable"),
+    ("meta", "window"), ("half_sum", "window"), ("half_max", "separable"), ("indices", "training"),
     ("forward_ad", "window"), ("vmap", "window"), ("adaptive", "window"), ("subclass", "window"),
 ])
 def test_the_path_for_each_kind_of_input(case, expected):

@@ -14,6 +14,7 @@ from torch.nn import functional as F
 
 import poolkit.functional as P
 from poolkit import _separable as S
+from poolkit import _training as T
 from poolkit import _windows as W
 
 # 0x7FC00001 and 0xFFC00000 (negative, what x86 makes of inf - inf) are NaNs with other bits.
@@ -169,22 +170,29 @@ def test_sppf_chains_equal_the_large_windows():
     assert torch.equal(bits(P.max_pool2d(p9, 5, 1, 2)), bits(F.max_pool2d(x, 13, 1, 6)))
 
 
-def test_indices_and_gradients_take_the_window_path(monkeypatch):
+def test_indices_and_gradients_take_the_training_path(monkeypatch):
     calls = []
-    real = S._pool
-    monkeypatch.setattr(S, "_pool", lambda *a, **k: calls.append(a[3]) or real(*a, **k))
+    real_pool, real_indexed = S._pool, T.max_pool_with_indices
+    monkeypatch.setattr(S, "_pool", lambda *a, **k: calls.append(a[3]) or real_pool(*a, **k))
+    monkeypatch.setattr(T, "max_pool_with_indices", lambda *a: calls.append("indexed") or real_indexed(*a))
+    monkeypatch.setattr(W, "reduce_max", lambda *a: calls.append("window"))
     x = torch.randn(1, 2, 8, 8)
     P.max_pool2d(x, 3, 1, 1)
     P.avg_pool2d(x, 3, 1, 1)
     assert calls == ["max", "sum"]
+    calls.clear()
     P.max_pool2d(x, 3, 1, 1, return_indices=True)
     P.max_pool2d(x.requires_grad_(), 3, 1, 1).sum().backward()
-    P.avg_pool2d(x, 3, 1, 1).sum().backward()
-    P.avg_pool2d(x.detach().half(), 3, 1, 1)
-    assert calls == ["max", "sum"]
+    assert calls == ["indexed", "indexed"]
+    calls.clear()
+    P.avg_pool2d(x, 3, 1, 1).sum().backward()           # the sum, then its transpose: sums again
+    assert calls == ["sum", "sum"]
+    calls.clear()
+    P.avg_pool2d(x.detach().half(), 3, 1, 1)             # no separable sums in half precision
+    assert calls == []
     with torch.no_grad():
         P.max_pool2d(x, 3, 1, 1)                # no graph to build: the fast path again
-    assert calls == ["max", "sum", "max"]
+    assert calls == ["max"]
 
 
 def test_is_clean():

@@ -49,8 +49,8 @@ as fit in :data:`BLOCK_BYTES`, and at least one. A plane larger than that is
 pooled whole, with up to three scratch buffers of its size, so the working set
 then leaves the cache and the extra memory is about three times the plane's.
 
-Neither method returns indices or builds an autograd graph: :mod:`poolkit.functional`
-uses them for values only and keeps its window-tensor path for the rest.
+Neither method returns indices or builds an autograd graph:
+:mod:`poolkit._training` adds both, on the same one-dimension-at-a-time plan.
 """
 
 import math

@@ -12,17 +12,21 @@ of windows, ``(N, C, *out, *window)``, and the op reduces its last axes.
 
 Max and average pooling have a second, faster path, :mod:`poolkit._separable`,
 which pools one dimension at a time in cache-sized blocks, and doubles the
-window width at each step where the stride is 1. One function,
-:func:`_choose_path`, picks the path for every call, and takes the fast one
-only where it gives the same answer and nothing else is asked of the result:
+window width at each step where the stride is 1; :mod:`poolkit._training`
+adds indices and gradients to it. One function, :func:`_choose_path`, picks
+the path for every call, and takes a fast one only where it gives the same
+answer:
 
-* ``max_pool*`` without indices, and ``avg_pool*`` of float32 and float64,
-  on a plain CPU tensor, when no autograd graph is recorded (backward or
-  forward mode) and no functorch transform, ``torch.compile`` or
+* ``"separable"``: ``max_pool*`` without indices, and ``avg_pool*`` of float32
+  and float64, on a plain CPU tensor, when no autograd graph is recorded
+  (backward or forward mode) and no functorch transform, ``torch.compile`` or
   ``torch.export`` is tracing the call. Its maxima are the window path's, bit
   for bit; its averages add each window in another order, within
   :func:`poolkit._separable.sum_error_bound` of PyTorch's.
-* Everything else takes the window path: indices, gradients, meta and fake
+* ``"training"``: the same calls with indices, or under plain (backward-mode)
+  autograd. Indices and max pooling's gradients are PyTorch's bit for bit;
+  average pooling's gradients add in another order, within the same bound.
+* Everything else takes the window path: forward-mode AD, meta and fake
   tensors, tracing, float16 and bfloat16 averages, adaptive pooling. It makes
   no decision in Python from the values of a tensor, so it traces and runs on
   the meta device.
@@ -87,6 +91,7 @@ except ImportError:                     # pragma: no cover
 
 from . import _layout as L
 from . import _separable as separable
+from . import _training as training
 from . import _windows as W
 from ._arguments import (INT32_MAX, INT64_MAX, as_flag, as_tuple, check_bool, check_divisor, check_input,
                          check_int, check_norm_type, window_arguments)
@@ -111,7 +116,7 @@ def _plain_autograd(x):
 
 
 def _choose_path(x, kind, return_indices=False):
-    """``"separable"`` or ``"window"``: the one place that picks the path of a call.
+    """``"separable"``, ``"training"`` or ``"window"``: the one place that picks the path of a call.
 
     Args:
         x: the input, as the caller received it.
@@ -124,18 +129,20 @@ def _choose_path(x, kind, return_indices=False):
     sum pooling of a plain, strided CPU tensor, without indices, when nothing
     records the call: no autograd graph (backward or forward mode), no
     functorch transform, no ``torch.compile`` or ``torch.export``. Sums need
-    float32 or float64 (its error bound is stated for them).
+    float32 or float64 (its error bound is stated for them). The training
+    path takes the same calls when indices are asked for or plain autograd
+    records the call: its backward passes are autograd functions of their own.
     """
-    if kind not in ("max", "sum") or return_indices:
+    if kind not in ("max", "sum"):
         return "window"
     if _traced(x) or x.is_meta or x.device.type != "cpu" or x.layout != torch.strided:
-        return "window"
-    if x.requires_grad and torch.is_grad_enabled():
         return "window"
     if forward_ad.unpack_dual(x).tangent is not None:
         return "window"
     if kind == "sum" and x.dtype not in (torch.float32, torch.float64):
         return "window"
+    if return_indices or (x.requires_grad and torch.is_grad_enabled()):
+        return "training"
     return "separable"
 
 
@@ -188,8 +195,12 @@ def _max_pool(op, dims, input, kernel_size, stride, padding, dilation, ceil_mode
     check_bool(op, "ceil_mode", ceil_mode)
     windows = _sliding(op, x, kernel, stride, padding, dilation, ceil_mode)
     layout = L.torch_layout("max", dims, input, max1d_kernel=own_kernel)
-    if _choose_path(input, "max", return_indices) == "separable":
+    path = _choose_path(input, "max", return_indices)
+    if path == "separable":
         result = separable.max_pool(x, windows)
+    elif path == "training":
+        values, indices = training.max_pool(_window_input(input, batched, layout), windows, _plain_autograd(input))
+        result = (values, indices) if return_indices else values
     else:
         result = W.reduce_max(_window_input(input, batched, layout), windows, return_indices)
     return _finish(result, batched, layout)
@@ -220,8 +231,11 @@ def _avg_pool(op, dims, input, kernel_size, stride, padding, ceil_mode, count_in
             divisor = divisor * (d if isinstance(d, int) else
                                  d.reshape([w.out if j == i else 1 for j in range(dims)]))
     layout = L.torch_layout("avg", dims, input)
-    if _choose_path(input, "sum") == "separable":
+    path = _choose_path(input, "sum")
+    if path == "separable":
         out = separable.sum_pool(x, windows, "auto", divisor)
+    elif path == "training":
+        out = training.window_sum(_window_input(input, batched, layout), windows) / divisor
     else:
         x = _window_input(input, batched, layout)
         # As PyTorch's kernels: add in float32 for float16 and bfloat16, divide, round once.
