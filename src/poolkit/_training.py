@@ -61,53 +61,71 @@ def _pad(t, axis, left, right, value):
     return F.pad(t, [0, 0] * (t.dim() - 1 - axis) + [left, right], value=value)
 
 
-def _positions(count, axis, ndim, start, step, device):
-    """``start + step * o`` for ``o < count``, as a tensor that broadcasts along ``axis``."""
-    shape = [1] * ndim
-    shape[axis] = count
-    return (torch.arange(count, device=device) * step + start).view(shape)
+def _combine(a, ca, b, cb, clean):
+    """PyTorch's rule for one comparison: ``b`` if ``b > a`` or ``b`` is NaN, else ``a``;
+    the codes ``ca``, ``cb`` go with the values.
 
-
-def _combine(a, ia, b, ib, nan):
-    """PyTorch's rule for one comparison: ``b`` if ``b > a`` or ``b`` is NaN, else ``a``."""
+    ``clean``: the block holds no NaN and no -0.0, so that ``torch.maximum`` gives
+    the rule's bits. (``torch.where`` is several times slower than arithmetic on
+    the CPU, so the codes are chosen by arithmetic: ``ca + take * (cb - ca)``.)"""
     take = torch.gt(b, a)
-    if nan:
+    if clean:
+        values = torch.maximum(a, b)
+    else:
         take |= torch.isnan(b)
-    return torch.where(take, b, a), torch.where(take, ib, ia)
+        values = torch.where(take, b, a)
+    codes = cb - ca
+    codes = codes * take if codes.dim() else take * codes
+    return values, codes.add_(ca)
 
 
-def _max_axis(v, i, axis, w, stride, nan):
-    """Max pool ``v`` along ``axis`` with the windows ``w``, carrying the flat indices.
+def _max_axis(v, code, axis, w, scale, clean, dtype):
+    """Max pool ``v`` along ``axis`` with the windows ``w``, carrying codes.
 
-    ``i`` holds, for every entry of ``v``, the index contributions of the axes
-    pooled so far (``None``: no axis yet); an entry's position along ``axis``
-    adds ``position * stride``."""
+    A value's code is how far, in flat index, its element lies from its
+    window's slot 0, over the axes pooled so far (``None`` before the first
+    axis: every code 0). Along this axis slot ``j`` adds ``j * scale``, where
+    ``scale`` is the dilation times the axis' stride in the flat index. The
+    codes are ``dtype`` (int32 where the planes allow: half the traffic of int64)."""
     v = _pad(v, axis, w.left, w.right, _NEG_INF)
-    along = i is not None and i.shape[axis] > 1     # else i is the same all along the axis
+    along = code is not None and code.dim() > 0 and code.shape[axis] > 1   # else the same all along the axis
     if along:
-        i = _pad(i, axis, w.left, w.right, 0)       # what padding's index is does not matter
+        code = _pad(code, axis, w.left, w.right, 0)         # a padding's code does not matter
 
-    def index(first, count, step):          # the flat index of entries first, first + step, ... of v
-        where = _positions(count, axis, v.dim(), first - w.left, step, v.device) * stride
-        if i is None:
-            return where
-        return (_along(i, axis, first, count, step) if along else i) + where
+    def codes(first, count, step, slot):    # the codes of entries first, first + step, ... of v, for a slot
+        added = torch.tensor(slot * scale, dtype=dtype, device=v.device)
+        if code is None:
+            return added
+        base = _along(code, axis, first, count, step) if along else code
+        return base + added if slot else base
 
     if w.step == 1 and w.width > 2:         # doubling: windows of 1, 2, 4, ... slots at every position
-        size = v.shape[axis]
-        iv = index(0, size, 1)
+        size, c = v.shape[axis], None
         for shift in doubling_steps(w.width):
-            shift *= w.dilation
-            size -= shift
-            v, iv = _combine(_along(v, axis, 0, size), _along(iv, axis, 0, size),
-                             _along(v, axis, shift, size), _along(iv, axis, shift, size), nan)
-        return _along(v, axis, 0, w.out), _along(iv, axis, 0, w.out)
-    best, best_i = _along(v, axis, 0, w.out, w.step), index(0, w.out, w.step)
+            size -= shift * w.dilation
+            a, b = _along(v, axis, 0, size), _along(v, axis, shift * w.dilation, size)
+            if c is None:                   # b's window starts `shift` slots after a's
+                ca, cb = codes(0, size, 1, 0), codes(shift * w.dilation, size, 1, shift)
+            else:
+                ca, cb = _along(c, axis, 0, size), _along(c, axis, shift * w.dilation, size) + shift * scale
+            v, c = _combine(a, ca, b, cb, clean)
+        return _along(v, axis, 0, w.out), _along(c, axis, 0, w.out)
+    best, best_c = _along(v, axis, 0, w.out, w.step), codes(0, w.out, w.step, 0)
     for j in range(1, w.width):
         start = j * w.dilation
-        best, best_i = _combine(best, best_i, _along(v, axis, start, w.out, w.step),
-                                index(start, w.out, w.step), nan)
-    return best, best_i
+        best, best_c = _combine(best, best_c, _along(v, axis, start, w.out, w.step),
+                                codes(start, w.out, w.step, j), clean)
+    return best, best_c
+
+
+def _base(windows, strides, device):
+    """``(*out)`` int64: the flat index of each window's slot 0 (padding or not)."""
+    base = 0
+    for axis, w in enumerate(windows):
+        shape = [1] * len(windows)
+        shape[axis] = w.out
+        base = base + ((torch.arange(w.out, device=device) * w.step - w.left) * strides[axis]).view(shape)
+    return base
 
 
 def _first_real(windows, device):
@@ -146,17 +164,22 @@ def max_pool_with_indices(x, windows):
     repair = None
     if not all(w.full for w in windows):
         repair = _first_real(windows, x.device).view(1, *out.shape[1:-1], 1)
+    base = _base(windows, strides, x.device).view(1, *out.shape[1:-1], 1)
+    dtype = torch.int32 if stride < 2**31 else torch.int64
     padded = [w.left + w.size + w.right for w in windows]
-    plane = math.prod(padded) * work.shape[-1] * 8
+    plane = math.prod(padded) * work.shape[-1] * x.element_size()
     block = max(1, min(work.shape[0], S.BLOCK_BYTES // plane))
     for start in range(0, work.shape[0], block):
-        v, i = work[start: start + block], None
-        nan = bool(torch.isnan(v.amax())) if v.numel() else False
+        v, code = work[start: start + block], None
+        clean = S.is_clean(v)
         for axis in reversed(range(1, dims + 1)):               # innermost first, as PyTorch scans
-            v, i = _max_axis(v, i, axis, windows[axis - 1], strides[axis - 1], nan)
-        i = i.expand(v.shape)
+            w = windows[axis - 1]
+            v, code = _max_axis(v, code, axis, w, w.dilation * strides[axis - 1], clean, dtype)
+        i = (code.long() + base).expand(v.shape)
         if repair is not None:
-            i = torch.where(v == _NEG_INF, repair, i)
+            lowest = v == _NEG_INF
+            if lowest.any():
+                i = torch.where(lowest, repair, i)
         out[start: start + block] = v
         index_out[start: start + block] = i
     return result, indices
