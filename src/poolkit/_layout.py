@@ -125,12 +125,9 @@ class _GradientLayout(torch.autograd.Function):
     backward, ``gradcheck`` and ``gradgradcheck`` see through it."""
 
     @staticmethod
-    def forward(x, layout):
+    def forward(ctx, x, layout):        # ctx here, not in setup_context: apply() then binds no signature
+        ctx.layout = layout
         return x.view_as(x)
-
-    @staticmethod
-    def setup_context(ctx, inputs, output):
-        ctx.layout = inputs[1]
 
     @staticmethod
     def backward(ctx, grad):

@@ -35,6 +35,7 @@ backward is again one of these functions, so double backward, ``gradcheck``
 and ``gradgradcheck`` work.
 """
 
+import functools
 import math
 
 import torch
@@ -144,6 +145,30 @@ def _first_real(windows, device):
     return torch.where(empty, -1, flat)
 
 
+def _plane_strides(windows):
+    """How far apart neighbours along each axis are in a plane's flat index."""
+    strides, stride = [], 1
+    for w in reversed(windows):
+        strides.insert(0, stride)
+        stride *= w.size
+    return strides
+
+
+@functools.lru_cache(maxsize=64)
+def _tables(windows, device):
+    """``(base, repair, dtype)`` for trimmed ``windows``: :func:`_base` and :func:`_first_real`
+    shaped to broadcast over a block (``repair`` is None when no window reads padding),
+    and the type of the codes. Remembered, as a network asks for the same windows at
+    every step; the tables are never written to."""
+    strides = _plane_strides(windows)
+    shape = (1, *(w.out for w in windows), 1)
+    with torch.inference_mode(False):           # usable inside and outside inference mode
+        base = _base(windows, strides, device).view(shape)
+        repair = None if all(w.full for w in windows) else _first_real(windows, device).view(shape)
+    size = math.prod(w.size for w in windows)
+    return base, repair, torch.int32 if size < 2**31 else torch.int64
+
+
 def max_pool_with_indices(x, windows):
     """Values and PyTorch's int64 indices of max pooling ``(N, C, *spatial)`` ``x``, on
     the separable path: bit for bit :func:`poolkit._windows.reduce_max`, in blocks."""
@@ -157,15 +182,8 @@ def max_pool_with_indices(x, windows):
         indices = index_out.view(result.shape)
     if out.numel() == 0:
         return result, indices
-    strides, stride = [], 1
-    for w in reversed(windows):
-        strides.insert(0, stride)
-        stride *= w.size
-    repair = None
-    if not all(w.full for w in windows):
-        repair = _first_real(windows, x.device).view(1, *out.shape[1:-1], 1)
-    base = _base(windows, strides, x.device).view(1, *out.shape[1:-1], 1)
-    dtype = torch.int32 if stride < 2**31 else torch.int64
+    base, repair, dtype = _tables(tuple(windows), x.device)
+    strides = _plane_strides(windows)
     padded = [w.left + w.size + w.right for w in windows]
     plane = math.prod(padded) * work.shape[-1] * x.element_size()
     block = max(1, min(work.shape[0], S.BLOCK_BYTES // plane))
@@ -175,13 +193,16 @@ def max_pool_with_indices(x, windows):
         for axis in reversed(range(1, dims + 1)):               # innermost first, as PyTorch scans
             w = windows[axis - 1]
             v, code = _max_axis(v, code, axis, w, w.dilation * strides[axis - 1], clean, dtype)
-        i = (code.long() + base).expand(v.shape)
+        i = index_out[start: start + block]
+        if code.shape == i.shape:
+            torch.add(code, base, out=i)
+        else:                                                   # codes the same all along some axis
+            i.copy_(code + base)
         if repair is not None:
             lowest = v == _NEG_INF
             if lowest.any():
-                i = torch.where(lowest, repair, i)
+                torch.where(lowest, repair, i, out=i)
         out[start: start + block] = v
-        index_out[start: start + block] = i
     return result, indices
 
 
@@ -229,19 +250,19 @@ def window_sum_transposed(grad, windows, input_shape):
     return S._pool(grad, records, "auto", "sum")
 
 
+# The functions below take ``ctx`` in forward (not a separate setup_context): apply()
+# then skips binding its arguments by signature, which costs more than a small pool.
+
 class _MaxPool(torch.autograd.Function):
     """Max pooling with indices on the separable path; backward by :func:`max_pool_backward`."""
 
     @staticmethod
-    def forward(x, windows):
-        return max_pool_with_indices(x, windows)
-
-    @staticmethod
-    def setup_context(ctx, inputs, output):
-        x, windows = inputs
-        ctx.mark_non_differentiable(output[1])
-        ctx.save_for_backward(output[1])
+    def forward(ctx, x, windows):
+        values, indices = max_pool_with_indices(x, windows)
+        ctx.mark_non_differentiable(indices)
+        ctx.save_for_backward(indices)
         ctx.input_shape, ctx.windows = x.shape, windows
+        return values, indices
 
     @staticmethod
     def backward(ctx, grad, _):
@@ -249,36 +270,34 @@ class _MaxPool(torch.autograd.Function):
         return max_pool_backward(grad, indices, ctx.input_shape, ctx.windows), None
 
 
-class _WindowSum(torch.autograd.Function):
-    """Window sums on the separable path (float32, float64); backward by the transposed sum."""
+class _Average(torch.autograd.Function):
+    """Window sums on the separable path (float32, float64), each divided by ``divisor``
+    (a number, a tensor that broadcasts over the output's spatial axes, or None);
+    backward by the transposed sum of the divided gradient, as PyTorch divides first."""
 
     @staticmethod
-    def forward(x, windows):
-        return S._pool(x, windows, "auto", "sum")
-
-    @staticmethod
-    def setup_context(ctx, inputs, output):
-        ctx.input_shape, ctx.windows = inputs[0].shape, inputs[1]
+    def forward(ctx, x, windows, divisor):
+        ctx.input_shape, ctx.windows, ctx.divisor = x.shape, windows, divisor
+        return S._pool(x, windows, "auto", "sum", divisor)
 
     @staticmethod
     def backward(ctx, grad):
-        return _WindowSumTransposed.apply(grad, ctx.windows, ctx.input_shape), None
+        if ctx.divisor is not None:
+            grad = grad / ctx.divisor
+        return _WindowSumTransposed.apply(grad, ctx.windows, ctx.input_shape), None, None
 
 
 class _WindowSumTransposed(torch.autograd.Function):
     """:func:`window_sum_transposed`, whose own backward is the window sum again."""
 
     @staticmethod
-    def forward(grad, windows, input_shape):
+    def forward(ctx, grad, windows, input_shape):
+        ctx.windows = windows
         return window_sum_transposed(grad, windows, input_shape)
 
     @staticmethod
-    def setup_context(ctx, inputs, output):
-        ctx.windows = inputs[1]
-
-    @staticmethod
     def backward(ctx, grad):
-        return _WindowSum.apply(grad, ctx.windows), None, None
+        return _Average.apply(grad, ctx.windows, None), None, None
 
 
 def max_pool(x, windows, track):
@@ -286,6 +305,7 @@ def max_pool(x, windows, track):
     return _MaxPool.apply(x, tuple(windows)) if track else max_pool_with_indices(x, windows)
 
 
-def window_sum(x, windows):
-    """Window sums on the separable path, recorded for autograd (float32 and float64)."""
-    return _WindowSum.apply(x, tuple(windows))
+def average(x, windows, divisor):
+    """Window sums divided by ``divisor`` on the separable path, recorded for autograd
+    (float32 and float64)."""
+    return _Average.apply(x, tuple(windows), divisor)

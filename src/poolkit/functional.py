@@ -235,7 +235,7 @@ def _avg_pool(op, dims, input, kernel_size, stride, padding, ceil_mode, count_in
     if path == "separable":
         out = separable.sum_pool(x, windows, "auto", divisor)
     elif path == "training":
-        out = training.window_sum(_window_input(input, batched, layout), windows) / divisor
+        out = training.average(_window_input(input, batched, layout), windows, divisor)
     else:
         x = _window_input(input, batched, layout)
         # As PyTorch's kernels: add in float32 for float16 and bfloat16, divide, round once.
