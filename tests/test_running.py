@@ -95,3 +95,13 @@ def test_the_benchmark_script_runs():
     assert result.returncode == 0, result.stderr
     assert "summary" in result.stdout and "performance targets" in result.stdout
     assert result.stdout.count("clone") >= 4
+
+
+def test_the_training_benchmark_runs():
+    result = subprocess.run([sys.executable, "benchmarks/training.py", "--smoke", "--rounds", "1"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    rows = [line.split() for line in result.stdout.splitlines() if line.strip().startswith(("max ", "avg "))]
+    assert len(rows) == 4 and len(rows[0]) == 10
+    assert all(float(row[-2]) > 0 for row in rows if row[3] == "NCHW"), "a memory probe measured nothing"
+    assert "digits network" in result.stdout
