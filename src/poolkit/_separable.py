@@ -355,7 +355,9 @@ def clear_cache():
             cache.entries.clear()
 
 
-def _pool(x, windows, method, kind, divisor=None):
+def _pool(x, windows, method, kind, divisor=None, block_bytes=None, input_divisor=None):
+    """Pool ``x`` in blocks; sums are divided by ``divisor`` after, or ``x`` by
+    ``input_divisor`` before (a number, or a tensor of ``x``'s spatial shape)."""
     windows = [w.trimmed() for w in windows]            # no slot that reads padding only
     dims = len(windows)
     fill = float("-inf") if kind == "max" else 0.0
@@ -365,7 +367,8 @@ def _pool(x, windows, method, kind, divisor=None):
     padded = [w.left + w.size + w.right for w in windows]
     t = work.shape[-1]
     plane = math.prod(padded) * t
-    block = max(1, min(work.shape[0], BLOCK_BYTES // (plane * x.element_size())))
+    block_bytes = BLOCK_BYTES if block_bytes is None else block_bytes
+    block = max(1, min(work.shape[0], block_bytes // (plane * x.element_size())))
     shape = (block, *padded, t)
     key = (kind, method, x.dtype, x.device, shape,
            tuple((w.size, w.width, w.step, w.dilation, w.left, w.out) for w in windows))
@@ -373,12 +376,17 @@ def _pool(x, windows, method, kind, divisor=None):
     inside = space.source[(slice(None), *(slice(w.left, w.left + w.size) for w in windows))]
     if torch.is_tensor(divisor):
         divisor = divisor.reshape(1, *divisor.shape, 1)
+    if torch.is_tensor(input_divisor):
+        input_divisor = input_divisor.reshape(1, *input_divisor.shape, 1)
     for start in range(0, work.shape[0], block):
         count = min(block, work.shape[0] - start)
         if count not in space.programs:
             space.programs[count] = _record(space, count, windows, method, kind)
         block_in, block_out = work[start: start + count], out[start: start + count]
-        inside[:count].copy_(block_in)
+        if input_divisor is None:
+            inside[:count].copy_(block_in)
+        else:
+            torch.div(block_in, input_divisor, out=inside[:count])
         if kind == "sum":
             combine = _add
         else:                                           # decided block by block

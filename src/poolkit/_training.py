@@ -21,16 +21,17 @@ element, never at padding. Here such a window gets that index afterwards (or
 index (``scatter_add``), in the order of the outputs, as PyTorch's backward
 kernel does; the sums are PyTorch's bit for bit. The window sum's gradient
 is the transposed window sum: along each axis, output ``o`` sends its
-gradient to the slots of its window. With the gradient spread ``stride``
-apart (zeros between), that is a window sum again, of the same width and
-dilation at stride 1, which the separable sum computes. Average pooling
+gradient to the slots of its window. At stride 1 that is a window sum again,
+of the same width and dilation, which the separable sum computes; otherwise
+one strided addition per window slot and axis does it. Average pooling
 divides by PyTorch's divisor first, as PyTorch's backward does, and adds in
 another order, within :func:`poolkit._separable.sum_error_bound`.
 
-Both work in blocks of planes, so that beside the output and the indices a
-call holds scratch of the order of a block
-(:data:`poolkit._separable.BLOCK_BYTES`), and nothing of the size of
-(outputs x window). The backward passes are autograd functions whose own
+The forward passes work in blocks of planes (:data:`TRAINING_BLOCK_BYTES`),
+so that beside the output and the indices a call holds scratch of the order of
+a block, and nothing of the size of (outputs x window); a backward pass holds
+the input's gradient and, at stride 2 or more, one partial result the size of
+the gradient pooled along the innermost axis. The backward passes are autograd functions whose own
 backward is again one of these functions, so double backward, ``gradcheck``
 and ``gradgradcheck`` work.
 """
@@ -47,6 +48,9 @@ from ._layout import channels_last_strides
 from ._windows import Windows
 
 _NEG_INF = float("-inf")
+TRAINING_BLOCK_BYTES = S.BLOCK_BYTES // 4
+"""Blocks a quarter of the fast path's: a step of training holds a block's scratch
+for the forward and for the backward pass, beside tensors about the input's size."""
 
 
 def _along(t, axis, start, count, step=1):
@@ -186,7 +190,7 @@ def max_pool_with_indices(x, windows):
     strides = _plane_strides(windows)
     padded = [w.left + w.size + w.right for w in windows]
     plane = math.prod(padded) * work.shape[-1] * x.element_size()
-    block = max(1, min(work.shape[0], S.BLOCK_BYTES // plane))
+    block = max(1, min(work.shape[0], TRAINING_BLOCK_BYTES // plane))
     for start in range(0, work.shape[0], block):
         v, code = work[start: start + block], None
         clean = S.is_clean(v)
@@ -224,30 +228,58 @@ def max_pool_backward(grad, indices, input_shape, windows):
     return grad.new_zeros(n, c, plane).scatter_add_(2, i, g).view(input_shape)
 
 
-def window_sum_transposed(grad, windows, input_shape):
-    """The adjoint of the window sum: each output's ``grad`` sent to every real slot of
-    its window, summed per input element. ``(N, C, *out)`` to ``input_shape``.
+def _transposed_axis(grad, axis, w, size, out=None):
+    """Along ``axis``, send each output's ``grad`` to the real slots of its window: output
+    ``o``'s slot ``j`` is position ``o * step - left + j * dilation``, kept if in ``0 .. size - 1``.
+    The sums go to ``out`` if given (overwritten), else to a new tensor."""
+    if out is None:
+        shape = list(grad.shape)
+        shape[axis] = size
+        out = grad.new_empty(shape)
+    result = out.zero_()
+    for j in range(w.width):
+        first = j * w.dilation - w.left                    # the position output 0's slot j reads
+        lo = max(0, -(first // w.step))                     # the first output whose slot j is real
+        hi = min(w.out, (size - 1 - first) // w.step + 1) if size - 1 >= first else 0
+        if hi > lo:
+            _along(result, axis, first + lo * w.step, hi - lo, w.step).add_(_along(grad, axis, lo, hi - lo))
+    return result
 
-    Along an axis, output ``o``'s slot ``j`` is input position ``o * s - p + j * d``.
-    Spread ``grad`` ``s`` apart, with zeros between: then input position ``i``
-    gathers the spread entries ``i + p - j * d``, a window of the same width and
-    dilation at stride 1, with ``(k - 1) d - p`` positions of padding on the left.
+
+def window_sum_transposed(grad, windows, input_shape, divisor=None):
+    """The adjoint of the window sum: each output's ``grad`` (divided by ``divisor``, a
+    number or a tensor over the output's spatial axes, if given) sent to every real
+    slot of its window, summed per input element. ``(N, C, *out)`` to ``input_shape``.
+
+    With stride 1 along every axis this is again a window sum, of the same width
+    and dilation, over ``grad`` with ``(k - 1) d - p`` positions of padding on the
+    left (input position ``i`` gathers outputs ``i + p - j d``), done by the
+    separable sum in blocks. Otherwise it goes one axis at a time, one strided
+    addition per window slot, a few samples at a time, so that the partial
+    results stay small.
     """
     windows = [w.trimmed() for w in windows]
-    n, c = input_shape[:2]
     if grad.numel() == 0 or math.prod(input_shape) == 0:
         return grad.new_zeros(input_shape)
-    if any(w.step > 1 for w in windows):
-        spread = grad.new_zeros(n, c, *((w.out - 1) * w.step + 1 for w in windows))
-        if channels_last_strides(grad.shape, grad.stride()):
-            spread = spread.contiguous(memory_format=torch.channels_last if grad.dim() == 4 else
-                                       torch.channels_last_3d)
-        spread[(slice(None), slice(None), *(slice(None, None, w.step) for w in windows))] = grad
-        grad = spread
-    records = [Windows(size=grad.shape[2 + a], out=input_shape[2 + a], width=w.width, step=1,
-                       dilation=w.dilation, left=(w.width - 1) * w.dilation - w.left)
-               for a, w in enumerate(windows)]
-    return S._pool(grad, records, "auto", "sum")
+    if all(w.step == 1 for w in windows):
+        records = [Windows(size=w.out, out=input_shape[2 + a], width=w.width, step=1,
+                           dilation=w.dilation, left=(w.width - 1) * w.dilation - w.left)
+                   for a, w in enumerate(windows)]
+        return S._pool(grad, records, "auto", "sum", block_bytes=TRAINING_BLOCK_BYTES, input_divisor=divisor)
+    layout = torch.contiguous_format
+    if grad.dim() in (4, 5) and channels_last_strides(grad.shape, grad.stride()):   # keep the gradient's layout
+        layout = torch.channels_last if grad.dim() == 4 else torch.channels_last_3d
+    result = torch.empty(input_shape, dtype=grad.dtype, device=grad.device, memory_format=layout)
+    sample = math.prod(input_shape[1:]) * grad.element_size()
+    chunk = max(1, TRAINING_BLOCK_BYTES // sample)
+    for start in range(0, input_shape[0], chunk):
+        part = grad[start: start + chunk]
+        if divisor is not None:
+            part = part / divisor
+        for axis in reversed(range(1, len(windows))):
+            part = _transposed_axis(part, 2 + axis, windows[axis], input_shape[2 + axis])
+        _transposed_axis(part, 2, windows[0], input_shape[2], out=result[start: start + chunk])
+    return result
 
 
 # The functions below take ``ctx`` in forward (not a separate setup_context): apply()
@@ -278,26 +310,24 @@ class _Average(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, windows, divisor):
         ctx.input_shape, ctx.windows, ctx.divisor = x.shape, windows, divisor
-        return S._pool(x, windows, "auto", "sum", divisor)
+        return S._pool(x, windows, "auto", "sum", divisor, block_bytes=TRAINING_BLOCK_BYTES)
 
     @staticmethod
     def backward(ctx, grad):
-        if ctx.divisor is not None:
-            grad = grad / ctx.divisor
-        return _WindowSumTransposed.apply(grad, ctx.windows, ctx.input_shape), None, None
+        return _AverageTransposed.apply(grad, ctx.windows, ctx.input_shape, ctx.divisor), None, None
 
 
-class _WindowSumTransposed(torch.autograd.Function):
-    """:func:`window_sum_transposed`, whose own backward is the window sum again."""
+class _AverageTransposed(torch.autograd.Function):
+    """:func:`window_sum_transposed`, whose own backward is the average again."""
 
     @staticmethod
-    def forward(ctx, grad, windows, input_shape):
-        ctx.windows = windows
-        return window_sum_transposed(grad, windows, input_shape)
+    def forward(ctx, grad, windows, input_shape, divisor):
+        ctx.windows, ctx.divisor = windows, divisor
+        return window_sum_transposed(grad, windows, input_shape, divisor)
 
     @staticmethod
     def backward(ctx, grad):
-        return _Average.apply(grad, ctx.windows, None), None, None
+        return _Average.apply(grad, ctx.windows, ctx.divisor), None, None, None
 
 
 def max_pool(x, windows, track):
