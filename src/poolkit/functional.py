@@ -67,6 +67,12 @@ The deliberate differences:
   dropped before any work, so a kernel of :math:`10^9` on a short input costs
   what the input costs (``max_pool1d`` without indices, the one op whose
   PyTorch kernel takes 64-bit sizes, loops over every slot there).
+* **Windows of -inf in channels-last max_pool3d.** PyTorch's CPU kernel for
+  channels-last-3d inputs starts each window's index without its depth term
+  (``h * W + w`` instead of ``(d * H + h) * W + w``), so a window whose
+  maximum is :math:`-\infty` gets the index of an element in the first depth
+  slice, and its gradient goes there. poolkit gives the window's first real
+  element, as PyTorch's kernels for every other layout do.
 * **Unbatched max_pool3d with channels innermost in 4-D.** PyTorch refuses a
   ``(C, D, H, W)`` input whose strides read as channels-last in four
   dimensions ("Unsupported memory format"); poolkit pools it and returns a

@@ -100,7 +100,7 @@ def deterministic(num_threads=1):
         torch.backends.mkldnn.enabled = had_onednn
 
 
-def train(make_model, x, y, seed, epochs=12, batch_size=64, lr=0.01, num_threads=1):
+def train(make_model, x, y, seed, epochs=12, batch_size=64, lr=0.01, num_threads=1, losses=None):
     r"""Train a fresh model with Adam on cross-entropy, reproducibly.
 
     The seed fixes the initial weights and the order of the mini-batches; the
@@ -112,6 +112,8 @@ def train(make_model, x, y, seed, epochs=12, batch_size=64, lr=0.01, num_threads
         seed: int seed.
         epochs, batch_size, lr: the optimisation (each a positive number).
         num_threads: intra-op threads used while training.
+        losses: a list to which the loss of every mini-batch is appended (a
+            Python float), in training order; None to keep none.
 
     Returns:
         The trained model, in evaluation mode.
@@ -119,6 +121,8 @@ def train(make_model, x, y, seed, epochs=12, batch_size=64, lr=0.01, num_threads
     epochs = check_int("epochs", epochs, minimum=1, op="train")
     batch_size = check_int("batch_size", batch_size, minimum=1, op="train")
     num_threads = check_int("num_threads", num_threads, minimum=1, op="train")
+    if losses is not None and not isinstance(losses, list):
+        raise TypeError(f"train: losses must be a list or None, got losses={losses!r}")
     if len(x) != len(y) or len(x) == 0:
         raise ValueError(f"train: x and y must hold the same, non-zero number of samples, got {len(x)} and {len(y)}")
     with deterministic(num_threads):
@@ -130,6 +134,8 @@ def train(make_model, x, y, seed, epochs=12, batch_size=64, lr=0.01, num_threads
         for _ in range(epochs):
             for batch in torch.randperm(len(x), generator=order).split(batch_size):
                 loss = nn.functional.cross_entropy(model(x[batch]), y[batch])
+                if losses is not None:
+                    losses.append(loss.item())
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
