@@ -162,7 +162,7 @@ def compile_peer(case, op, x):
     # A clean start for each case and op: nothing compiled for an earlier case is
     # reused in memory, and dynamo's limit on recompiling one function is never
     # reached. Inductor's cache on disk is left as a user has it.
-    torch._dynamo.reset()
+    torch.compiler.reset()
     compiled = torch.compile(pool, backend="inductor", dynamic=False)
     start = time.perf_counter()
     compiled(x)
