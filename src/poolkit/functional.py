@@ -186,8 +186,8 @@ def _finish(result, batched, layout):
 
 
 def _window_input(input, batched, layout):
-    """The input as the window path reads it: with a batch axis, and, under plain
-    autograd, through the identity that gives its gradient PyTorch's layout."""
+    """The input as the window and training paths read it: with a batch axis, and,
+    under plain autograd, through the identity that gives its gradient PyTorch's layout."""
     x = L.gradient_layout(input, layout) if _plain_autograd(input) else input
     return x if batched else x.unsqueeze(0)
 
@@ -362,8 +362,8 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
         return_indices: also return, for each output, the index of the chosen
             element in the input's last axis (``-1`` for a window of padding only);
             any truthy value asks for them, as in PyTorch. Indices, and inputs
-            that require grad, take the window path; the rest takes the faster
-            separable path (see the module's text).
+            that require grad, take the training path; the rest takes the
+            separable path, which gives values only (see the module's text).
 
     Returns:
         ``(N, C, L_out)`` (or ``(C, L_out)``), and the int64 indices if asked for, where
