@@ -290,12 +290,15 @@ def test_layouts(spec, data):
     if case.padding_only:
         event("excluded: a max-pooling window wholly in the padding")
     assume(not case.padding_only)
-    # Open: an unbatched lp_pool3d input laid out channels-last once found output strides
-    # other than PyTorch's; not yet explained, so that combination is left out here.
-    unbatched_lp3d = spec.name == "lp_pool3d" and "unbatched" in case.tags
-    if unbatched_lp3d:
-        event("excluded: unbatched lp_pool3d (open layout difference)")
-    assume(not unbatched_lp3d)
+    # Open: for an unbatched 3-D input with channels innermost, max_pool3d and lp_pool3d
+    # have twice found PyTorch returning a contiguous output where the same call, repeated
+    # alone, returns poolkit's (channels-last-3d once unsqueezed). Not yet reproduced or
+    # explained, so that combination is left out here.
+    unbatched_3d = spec.name in ("max_pool3d", "lp_pool3d") and "unbatched" in case.tags \
+        and case.source.layout in ("channels_last", "permuted")
+    if unbatched_3d:
+        event("excluded: unbatched 3-D max or LP pooling, channels innermost (open layout question)")
+    assume(not unbatched_3d)
     fn, ours_fn = getattr(F, spec.name), getattr(P, spec.name)
     event(f"{spec.name}: layout {case.source.layout}" + (", unbatched" if "unbatched" in case.tags else ""))
     path = data.draw(st.sampled_from(["plain", "no_grad", "grad"] + ["indices"] * spec.indices), label="path")
