@@ -29,11 +29,12 @@ another order, within :func:`poolkit._separable.sum_error_bound`.
 
 The forward passes work in blocks of planes (:data:`TRAINING_BLOCK_BYTES`),
 so that beside the output and the indices a call holds scratch of the order of
-a block, and nothing of the size of (outputs x window); a backward pass holds
-the input's gradient and, at stride 2 or more, one partial result the size of
-the gradient pooled along the innermost axis. The backward passes are autograd functions whose own
-backward is again one of these functions, so double backward, ``gradcheck``
-and ``gradgradcheck`` work.
+a block (for channels-last input, at least one sample), and nothing of the
+size of (outputs x window); a backward pass holds the input's gradient and,
+at stride 2 or more, partial results for a few samples at a time. Max pooling's backward is made of
+differentiable operations (its own gradient is a gather at the indices);
+average pooling's backward is an autograd function whose own backward is the
+average again. So double backward, ``gradcheck`` and ``gradgradcheck`` work.
 """
 
 import functools
