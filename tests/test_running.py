@@ -104,5 +104,16 @@ def test_the_training_benchmark_runs():
     rows = [line.split() for line in result.stdout.splitlines() if line.strip().startswith(("max ", "avg "))]
     steps, epochs = [row for row in rows if len(row) == 9], [row for row in rows if len(row) == 4]
     assert len(steps) == 4 and len(epochs) == 2, result.stdout
-    assert all(float(row[-2]) > 0 for row in steps if row[2] == "NCHW"), "a memory probe measured nothing"
+    if can_reset_peak_memory():
+        assert all(float(row[-2]) > 0 for row in steps if row[2] == "NCHW"), "a memory probe measured nothing"
     assert "digits network" in result.stdout
+
+
+def can_reset_peak_memory():
+    """Whether this system lets a process reset its peak resident memory (Linux's clear_refs)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
