@@ -1034,6 +1034,10 @@ def check_invalid(spec, broken):
     else:
         event("strategy bug: torch accepted an invalid draw")
         refuse(f"torch accepted a draw the strategy thought invalid ({broken.what}): {broken}")
+    for pattern, why in TORCH_LIMITS:                   # torch refused for a reason of its own first
+        if re.search(pattern, str(ref_error)):
+            event(f"excluded: {why}")
+            assume(False)
     about = torch_params(str(ref_error))
     if not about & broken.params:
         refuse(f"torch's refusal ({ref_error!r}) maps to {about or 'no parameter'}, "
