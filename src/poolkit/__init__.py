@@ -12,6 +12,8 @@ The library:
   BlurPool and anti-aliased max pooling, log-sum-exp and softmax pooling.
 * :func:`output_size`, :func:`conv_output_size`: PyTorch's rules for the length
   of an output axis.
+* :func:`receptive_field`: the receptive field (size, jump and start) of a
+  stack of convolution and pooling layers.
 * :func:`clear_cache`: free the buffers that the fast path keeps between calls.
 
 Modules whose names start with an underscore are private machinery: the
@@ -24,8 +26,10 @@ part of the PyTorch-compatible contract and is not imported here.
 """
 
 from . import functional, layers, nn
+from ._receptive import ReceptiveField, receptive_field
 from ._separable import clear_cache
 from ._shapes import conv_output_size, output_size
 
-__all__ = ["clear_cache", "conv_output_size", "functional", "layers", "nn", "output_size"]
+__all__ = ["ReceptiveField", "clear_cache", "conv_output_size", "functional", "layers", "nn", "output_size",
+           "receptive_field"]
 __version__ = "0.1.0"
