@@ -14,7 +14,7 @@ import poolkit
 import poolkit._receptive
 from poolkit import ReceptiveField, receptive_field
 from poolkit import nn as pnn
-from poolkit.lab.receptive import WindowSum, gradient_support, open_copy
+from poolkit.lab.receptive import WindowSum, gradient_support, input_gradient, open_copy
 
 CONV = {1: nn.Conv1d, 2: nn.Conv2d}
 MAX = {1: nn.MaxPool1d, 2: nn.MaxPool2d}
@@ -184,7 +184,19 @@ def test_gradient_support_names_a_bad_argument(kwargs, name):
     with pytest.raises(ValueError) as caught:
         gradient_support(nn.Sequential(nn.Conv2d(1, 1, 3)), **kwargs)
     assert name in str(caught.value)
+    with pytest.raises(ValueError) as caught:
+        input_gradient(nn.Sequential(nn.Conv2d(1, 1, 3)), **kwargs)
+    assert name in str(caught.value)
 
 
 def test_receptive_field_is_exported():
     assert poolkit.receptive_field is receptive_field and "receptive_field" in poolkit.__all__
+
+
+def test_the_gradient_of_equal_weights_counts_paths():
+    # n stacked 3-wide averages: the gradient is the n-fold convolution of (1, 1, 1) / 3,
+    # whose variance is n times 2/3.
+    for n in (1, 2, 5):
+        g = input_gradient(nn.Sequential(*[nn.Conv1d(1, 1, 3) for _ in range(n)]), (2 * n + 1,), (0,))
+        position = torch.arange(2 * n + 1, dtype=torch.float64) - n
+        assert g.sum().item() == pytest.approx(1.0) and (g * position ** 2).sum().item() == pytest.approx(2 * n / 3)

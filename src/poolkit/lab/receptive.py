@@ -17,7 +17,7 @@ every path is open:
 With a positive input, every value in the copy is positive, a ReLU passes
 everything, and the gradient of one output element with respect to the input
 is positive exactly at the input positions the element depends on:
-:func:`gradient_support`. It is computed in float64, where products of
+:func:`input_gradient` returns it, :func:`gradient_support` where it is not 0. It is computed in float64, where products of
 hundreds of small weights do not underflow.
 """
 
@@ -79,9 +79,14 @@ def open_copy(model):
     return _open_copy(copy.deepcopy(model)).double().eval()
 
 
-def gradient_support(model, input_size, index, in_channels=None):
-    r"""The input positions that output element ``index`` of channel 0 depends on,
-    measured as the nonzero gradient of that element in :func:`open_copy` of ``model``.
+def input_gradient(model, input_size, index, in_channels=None):
+    r"""The gradient, with respect to an input of ones, of output element ``index``
+    of channel 0 in :func:`open_copy` of ``model``, summed over the input channels.
+
+    In the open copy every convolution averages its window and every pool sums
+    its window, so the gradient counts the paths from each input position to
+    the output element, each weighted by the product of the convolutions' equal
+    weights along it.
 
     Args:
         model: a stack of convolution, pooling and pointwise layers.
@@ -91,21 +96,33 @@ def gradient_support(model, input_size, index, in_channels=None):
             convolution in ``model``, else 1.
 
     Returns:
-        A bool tensor of shape ``input_size``, True where the gradient is nonzero.
+        A float64 tensor of shape ``input_size``, positive where the element
+        depends on the input and 0 elsewhere.
     """
-    input_size = tuple(check_int(f"input_size[{i}]", n, minimum=1, op="gradient_support")
+    input_size = tuple(check_int(f"input_size[{i}]", n, minimum=1, op="input_gradient")
                        for i, n in enumerate(input_size))
     if in_channels is None:
         convs = [m for m in model.modules() if isinstance(m, nn.modules.conv._ConvNd)]
         in_channels = convs[0].in_channels if convs else 1
-    in_channels = check_int("in_channels", in_channels, minimum=1, op="gradient_support")
+    in_channels = check_int("in_channels", in_channels, minimum=1, op="input_gradient")
     opened = open_copy(model)
     x = torch.ones(1, in_channels, *input_size, dtype=torch.float64, requires_grad=True)
     out = opened(x)
+    index = tuple(index)
     if len(index) != out.dim() - 2:
-        raise ValueError(f"gradient_support: index must have one entry per spatial axis "
+        raise ValueError(f"input_gradient: index must have one entry per spatial axis "
                          f"({out.dim() - 2}), got index={index!r}")
     for axis, (i, n) in enumerate(zip(index, out.shape[2:])):
-        check_int(f"index[{axis}]", i, minimum=0, maximum=n - 1, op="gradient_support")
+        check_int(f"index[{axis}]", i, minimum=0, maximum=n - 1, op="input_gradient")
     out[(0, 0, *index)].backward()
-    return x.grad[0].ne(0).any(0)
+    return x.grad[0].sum(0)
+
+
+def gradient_support(model, input_size, index, in_channels=None):
+    r"""The input positions that output element ``index`` of channel 0 depends on:
+    where :func:`input_gradient` is nonzero (same arguments).
+
+    Returns:
+        A bool tensor of shape ``input_size``.
+    """
+    return input_gradient(model, input_size, index, in_channels).ne(0)
