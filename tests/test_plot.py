@@ -237,3 +237,26 @@ def test_draw_doubling_rejects_a_bad_kernel():
         draw_doubling(True)
     with pytest.raises(ValueError, match=r"cell_size must be positive and finite, got cell_size=0"):
         draw_doubling(3, cell_size=0)
+
+
+def test_the_receptive_field_picture_colours_what_the_gradient_reaches():
+    from poolkit import receptive_field
+    from poolkit.lab.plot import draw_receptive_field
+    from poolkit.lab.receptive import gradient_support
+
+    layers = [nn.Conv1d(1, 2, 3, padding=1), nn.ReLU(), nn.MaxPool1d(2), nn.Conv1d(2, 2, 3, padding=1), nn.MaxPool1d(2)]
+    for index in (0, 1, 3):
+        found = artists(draw_receptive_field(layers, 16, index))
+        rows = sorted({int(g.split("/")[1]) for g in found if g.startswith("unit/")})
+        assert rows == [0, 1, 2, 3, 4]
+        coloured = torch.tensor([to_hex(found[f"unit/0/{i}"].get_facecolor()) == WINDOW_COLOURS[0]
+                                 for i in range(16)])
+        assert torch.equal(coloured, gradient_support(nn.Sequential(*layers), (16,), (index,)))
+        assert [f"unit/4/{i}" in found for i in range(5)] == [True] * 4 + [False]
+        (first, last), = receptive_field(layers).bounds(index)
+        assert sorted(int(g.split("/")[1]) for g in found if g.startswith("pad/")) == \
+            [i for i in range(first, last + 1) if not 0 <= i < 16]
+        bar = found["field"]
+        assert bar.get_x() == pytest.approx(first + 0.1) and bar.get_width() == pytest.approx(last - first + 0.8)
+    with pytest.raises(ValueError, match="index"):
+        draw_receptive_field(layers, 16, 4)

@@ -312,3 +312,89 @@ def draw_doubling(kernel_size, cell_size=0.4):
         ax.text(-0.3, r + 0.4, text, ha="right", va="center", fontsize=9, gid=f"label/{r}")
     ax.text(cols / 2, -0.4, "slots of one window", ha="center", va="center", fontsize=9)
     return fig
+
+
+def draw_receptive_field(layers, length, index, cell_size=0.32):
+    """Draw the receptive field of one output element of a 1-D stack of layers.
+
+    One row per sliding-window layer, the input at the bottom: every element of
+    a row is a square, and the elements that output element ``index`` of the
+    top row depends on are coloured, measured with gradients
+    (:func:`poolkit.lab.receptive.gradient_support` of the layers above each
+    row). Below the input, a bar spans the interval that
+    :func:`poolkit.receptive_field` gives, padding included (grey squares).
+
+    Args:
+        layers: 1-D convolution, pooling and pointwise modules, in order.
+        length: length of the input.
+        index: the output element of the last layer.
+
+    Returns:
+        A :class:`matplotlib.figure.Figure`. Element ``i`` of row ``r`` (row 0 the
+        input) is the Rectangle with ``gid`` ``unit/r/i``, coloured when the output
+        element depends on it; padding positions of the input are ``pad/i``, and
+        the bar is ``field``.
+    """
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Rectangle
+    from torch import nn
+
+    from .._receptive import _geometry, receptive_field
+    from .receptive import gradient_support
+
+    length = check_int("length", length, minimum=1, op="draw_receptive_field")
+    index = check_int("index", index, minimum=0, op="draw_receptive_field")
+    cell_size = check_real("cell_size", cell_size, op="draw_receptive_field", positive=True)
+    layers = list(layers)
+    field = receptive_field(layers, dims=1)
+    # The rows: the input, then the output of every layer with a window.
+    cuts = [i + 1 for i, layer in enumerate(layers) if _geometry(f"layers[{i}]", layer) is not None]
+    sizes = [length]
+    with torch.no_grad():
+        for cut in cuts:
+            sizes.append(nn.Sequential(*layers[:cut])(torch.zeros(1, 1, length)).shape[-1])
+    if not index < sizes[-1]:
+        raise ValueError(f"draw_receptive_field: index must be below the last layer's length {sizes[-1]}, "
+                         f"got index={index}")
+    (first, last), = field.bounds(index)
+    ends = [receptive_field(layers[:cut], dims=1).bounds(0)[0][0] for cut in cuts]
+    ends += [receptive_field(layers[:cut], dims=1).bounds(n - 1)[0][1] for cut, n in zip(cuts, sizes[1:])]
+    left, right = min([first, 0] + ends), max([last, length - 1] + ends)
+    fig = Figure(figsize=(cell_size * (right - left + 12), cell_size * (2 * len(sizes) + 1.5)))
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_xlim(left - 9, right + 1.5)
+    ax.set_ylim(-1.6, 2 * len(sizes))
+    ax.set_axis_off()
+    names = ["input"] + [type(layers[cut - 1]).__name__ for cut in cuts]
+    for r, n in enumerate(sizes):
+        if r + 1 < len(sizes):
+            above = nn.Sequential(*layers[cuts[r - 1] if r else 0:])
+            depends = gradient_support(above, (n,), (index,), in_channels=_channels(layers, cuts, r))
+        else:
+            depends = torch.arange(n) == index
+        # Element i of a row sits at the centre of its own receptive field in the input.
+        own = receptive_field(layers[:cuts[r - 1]] if r else [], dims=1)
+        spacing = own.jump[0]
+        for i in range(n):
+            centre = own.start[0] + i * spacing + (own.size[0] - 1) / 2
+            ax.add_patch(Rectangle((centre + 0.5 - 0.4 * spacing, 2 * r), 0.8 * spacing, 0.9,
+                                   facecolor=WINDOW_COLOURS[0] if depends[i] else CELL_COLOUR,
+                                   edgecolor=EDGE_COLOUR, gid=f"unit/{r}/{i}"))
+        ax.text(left - 0.6, 2 * r + 0.45, f"{names[r]} ({n})", ha="right", va="center", fontsize=9)
+    for i in range(first, last + 1):
+        if not 0 <= i < length:
+            ax.add_patch(Rectangle((i + 0.1, 0), 0.8, 0.9, facecolor=PADDING_COLOUR, edgecolor=EDGE_COLOUR,
+                                   gid=f"pad/{i}"))
+    ax.add_patch(Rectangle((first + 0.1, -0.7), last - first + 0.8, 0.35, facecolor=WINDOW_COLOURS[1],
+                           edgecolor="none", gid="field"))
+    ax.text(left - 0.6, -0.52, f"formula: {first} .. {last}", ha="right", va="center", fontsize=9)
+    return fig
+
+
+def _channels(layers, cuts, r):
+    """Channels entering the layers above row ``r`` (those of the last convolution below, else 1)."""
+    from torch import nn
+
+    below = layers[:cuts[r - 1]] if r else []
+    convs = [m for m in below if isinstance(m, nn.modules.conv._ConvNd)]
+    return convs[-1].out_channels if convs else 1
