@@ -76,7 +76,7 @@ def open_copy(model):
     the module's description); ``model`` itself is not changed."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"open_copy: model must be an nn.Module, got model={model!r:.80}")
-    return _open_copy(copy.deepcopy(model)).double().eval()
+    return _open_copy(copy.deepcopy(model).double()).eval()
 
 
 def input_gradient(model, input_size, index, in_channels=None):
