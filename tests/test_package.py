@@ -36,7 +36,8 @@ def test_no_library_module_imports_from_the_lab():
 
 
 def test_the_top_level_names_the_library_and_no_experiment():
-    assert set(poolkit.__all__) == {"clear_cache", "conv_output_size", "functional", "layers", "nn", "output_size"}
+    assert set(poolkit.__all__) == {"ReceptiveField", "clear_cache", "conv_output_size", "functional", "layers", "nn",
+                                    "output_size", "receptive_field"}
     for name in ("pool2d", "LayerCost", "pool2d_cost", "kept_fraction", "relu_max_pool2d"):
         assert not hasattr(poolkit, name), name
 
