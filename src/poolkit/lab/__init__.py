@@ -9,6 +9,11 @@
 * :mod:`~poolkit.lab.consistency`: moving whole images and counting the predictions that survive.
 * :mod:`~poolkit.lab.training`: a small, deterministic digits classifier for comparing
   downsampling layers (imports scikit-learn only when it loads the data).
+* :mod:`~poolkit.lab.position`: locating digits on a canvas, with pooled, flattened and
+  coordinate-channel regressors (:func:`~poolkit.lab.position.position_net`).
+* :mod:`~poolkit.lab.subsampling`: LeNet-5's trainable subsampling layer and its connection count.
+* :mod:`~poolkit.lab.bernoulli_pooling`: average and max pooling of binary features, in closed form
+  and by simulation.
 * :mod:`~poolkit.lab.running`: four stride-1 max filters, compared in the speed chapter.
 * :mod:`~poolkit.lab.timing`: interleaved timing.
 * :mod:`~poolkit.lab.plot`: the pooling figures; needs matplotlib (the ``plot`` extra)
