@@ -9,6 +9,9 @@
 * :mod:`~poolkit.lab.consistency`: moving whole images and counting the predictions that survive.
 * :mod:`~poolkit.lab.training`: a small, deterministic digits classifier for comparing
   downsampling layers (imports scikit-learn only when it loads the data).
+* :mod:`~poolkit.lab.canvas`: scikit-learn's digits placed on a larger, empty canvas.
+* :mod:`~poolkit.lab.receptive`: receptive fields measured with gradients, in a copy of a
+  network in which every path is open.
 * :mod:`~poolkit.lab.position`: locating digits on a canvas, with pooled, flattened and
   coordinate-channel regressors (:func:`~poolkit.lab.position.position_net`).
 * :mod:`~poolkit.lab.subsampling`: LeNet-5's trainable subsampling layer and its connection count.
