@@ -130,6 +130,10 @@ def test_dicts_tuples_same_padding_and_nesting():
     ([nn.ConvTranspose2d(1, 1, 3)], TypeError, "layers[0]"),
     ([nn.InstanceNorm2d(1)], TypeError, "layers[0]"),
     ([pnn.BlurPool2d(4)], TypeError, "layers[0]"),
+    ([pnn.MaxBlurPool2d()], TypeError, "layers[0]"),
+    ([nn.MaxUnpool2d(2)], TypeError, "layers[0]"),
+    ([nn.Unfold(3)], TypeError, "layers[0]"),
+    ([dict(kernel_size=(3, 3), stride=(1, 1, 1))], ValueError, "disagree"),
     (nn.Conv2d(1, 1, 3), TypeError, "layers="),
     (3, TypeError, "layers=3"),
     ("conv", TypeError, "layers='conv'"),
@@ -200,3 +204,22 @@ def test_the_gradient_of_equal_weights_counts_paths():
         g = input_gradient(nn.Sequential(*[nn.Conv1d(1, 1, 3) for _ in range(n)]), (2 * n + 1,), (0,))
         position = torch.arange(2 * n + 1, dtype=torch.float64) - n
         assert abs(g.sum().item() - 1) < 1e-12 and abs((g * position ** 2).sum().item() - 2 * n / 3) < 1e-12
+
+
+@pytest.mark.parametrize("pad, size, index", [((2, 0), 6, 0), ((0, 3), 5, 3), ((1, 1), 4, 2)])
+def test_zero_padding_moves_the_start(pad, size, index):
+    model = nn.Sequential(nn.ZeroPad1d(pad), nn.Conv1d(1, 1, 3), nn.MaxPool1d(2, 1))
+    (first, last), = receptive_field(model).bounds(index)
+    support = gradient_support(model, (size,), (index,))
+    expected = torch.tensor([first <= i <= last for i in range(size)])
+    assert torch.equal(support, expected)
+    # A 2-D pad gives (left, right, top, bottom): the rows take the top, the columns the left.
+    assert receptive_field([nn.ZeroPad2d((1, 2, 3, 4))]).start == (-3, -1)
+
+
+@pytest.mark.parametrize("activation", [nn.ReLU6(), nn.Hardtanh(), nn.Hardsigmoid(), nn.Sigmoid()])
+def test_no_activation_blocks_the_open_copy(activation):
+    model = nn.Sequential(nn.Conv2d(1, 1, 3), nn.MaxPool2d(3, 2, 1), activation, nn.Conv2d(1, 1, 3), activation)
+    support = gradient_support(model, (12, 12), (1, 1))
+    (r0, r1), (c0, c1) = receptive_field(model).bounds(1, 1)
+    assert support.sum() == (r1 - r0 + 1) * (c1 - c0 + 1)

@@ -17,16 +17,18 @@ gives
     j_l = j_{l-1}\, s_l, \qquad
     a_l = a_{l-1} - p_l\, j_{l-1},
 
-on each axis separately. Output element :math:`i` of the last layer then
-depends on input positions :math:`a + i j` to :math:`a + i j + r - 1` at most:
-positions in the padding are not part of the input, a dilated window skips
-positions, a stride larger than the window skips some, and a layer whose
-windows do not reach the end of its input drops the last positions.
+on each axis separately. Only the padding on the left (the start) of an axis
+enters; ``ceil_mode`` changes how many elements a layer has, not where they
+look. Output element :math:`i` of the last layer then depends on input
+positions :math:`a + i j` to :math:`a + i j + r - 1` at most: positions in
+the padding are not part of the input, a dilated window skips positions, a
+stride larger than the window skips some, and a layer whose windows do not
+reach the end of its input drops its last positions.
 
-This is the recurrence of Dumoulin and Visin, *A guide to convolution
-arithmetic for deep learning* (arXiv:1603.07285, 2016), and of Araujo,
-Norris and Sim, *Computing Receptive Fields of Convolutional Neural
-Networks* (Distill, 2019), written with PyTorch's parameter names.
+The recurrence is equivalent to the closed forms of Araujo, Norris and Sim,
+*Computing Receptive Fields of Convolutional Neural Networks* (Distill,
+2019, doi:10.23915/distill.00021), written forward, layer by layer, with
+PyTorch's parameter names.
 """
 
 import re
@@ -92,7 +94,9 @@ def _geometry(where, layer):
             raise ValueError(f"{OP}: {where} must give kernel_size, got {where}={layer!r}")
         spec = {"stride": 1, "padding": 0, "dilation": 1, **layer}
         lengths = {len(v) for v in spec.values() if isinstance(v, (tuple, list)) and len(v) > 1}
-        return (lengths.pop() if len(lengths) == 1 else None), spec
+        if len(lengths) > 1:
+            raise ValueError(f"{OP}: the tuples of {where} disagree on the number of axes, got {where}={layer!r}")
+        return (lengths.pop() if lengths else None), spec
     if isinstance(layer, POINTWISE):
         return None
     if isinstance(layer, (nn.modules.conv._ConvTransposeNd,)):
@@ -101,7 +105,8 @@ def _geometry(where, layer):
     if isinstance(layer, (nn.modules.pooling._AdaptiveAvgPoolNd, nn.modules.pooling._AdaptiveMaxPoolNd))\
             or type(layer).__name__.startswith("Adaptive"):
         raise ValueError(f"{OP}: {where} is an adaptive pool, whose windows depend on the size of its "
-                         f"input; describe it as a dict of its window for one input size, got {where}={layer!r}")
+                         f"input (for an input whose size is a multiple of the output's, it is a pool with "
+                         f"kernel_size = stride = input // output, which a dict can describe), got {where}={layer!r}")
     if isinstance(layer, nn.modules.conv._ConvNd):
         if layer.padding_mode != "zeros":
             raise ValueError(f"{OP}: {where} pads with padding_mode={layer.padding_mode!r}, which folds input "
@@ -113,14 +118,31 @@ def _geometry(where, layer):
             padding = tuple(d * (k - 1) // 2 for k, d in zip(layer.kernel_size, layer.dilation))
         return len(layer.kernel_size), dict(kernel_size=layer.kernel_size, stride=layer.stride,
                                             padding=padding, dilation=layer.dilation)
-    kernel_size = getattr(layer, "kernel_size", None)
-    if kernel_size is None or not isinstance(layer, nn.Module) or "Fractional" in type(layer).__name__:
-        raise TypeError(f"{OP}: {where} must be a convolution or pooling module, a pointwise module "
-                        f"(activation, batch norm, dropout), an nn.Sequential of those, or a dict of "
-                        f"{', '.join(KEYS)}; got {where}={layer!r:.200}")
-    stride = getattr(layer, "stride", None)
-    return _dims_of(layer), dict(kernel_size=kernel_size, stride=kernel_size if stride is None else stride,
-                                 padding=getattr(layer, "padding", 0), dilation=getattr(layer, "dilation", 1))
+    if isinstance(layer, _pools()):
+        stride = getattr(layer, "stride", None)
+        stride = layer.kernel_size if stride is None else stride
+        return _dims_of(layer), dict(kernel_size=layer.kernel_size, stride=stride,
+                                     padding=getattr(layer, "padding", 0), dilation=getattr(layer, "dilation", 1))
+    if isinstance(layer, (nn.ZeroPad1d, nn.ZeroPad2d, nn.ZeroPad3d,
+                          nn.ConstantPad1d, nn.ConstantPad2d, nn.ConstantPad3d)):
+        # PyTorch's order is (left, right) of the last axis, then of the one before, and so on.
+        dims = _dims_of(layer)
+        padding = tuple(layer.padding[2 * (dims - 1 - axis)] for axis in range(dims))
+        return dims, dict(kernel_size=1, stride=1, padding=padding, dilation=1)
+    if "Fractional" in type(layer).__name__:
+        raise TypeError(f"{OP}: {where} is a fractional max pool, whose windows are drawn at random; "
+                        f"it has no fixed receptive field, got {where}={layer!r:.200}")
+    raise TypeError(f"{OP}: {where} must be a convolution or a max, average or LP pooling module, a "
+                    f"pointwise module (activation, batch norm, dropout), a zero padding, an nn.Sequential of "
+                    f"those, or a dict of {', '.join(KEYS)}; got {where}={layer!r:.200}")
+
+
+def _pools():
+    """The pooling modules with a fixed sliding window, PyTorch's and poolkit's."""
+    from . import nn as pnn
+
+    return (nn.modules.pooling._MaxPoolNd, nn.modules.pooling._AvgPoolNd, nn.modules.pooling._LPPoolNd,
+            pnn._MaxPoolNd, pnn._AvgPoolNd, pnn._LPPoolNd, pnn._SmoothMaxPool2d)
 
 
 def _flatten(layers, prefix):
@@ -147,26 +169,34 @@ def receptive_field(layers, dims=None):
 
     Output element :math:`i` of the last layer depends on input positions
     :math:`a + i j` to :math:`a + i j + r - 1` at most (see
-    :meth:`ReceptiveField.bounds`); which of them it really depends on is the
-    part of that interval inside the input, less any positions a dilation or a
-    stride larger than the window skips.
+    :meth:`ReceptiveField.bounds`, whose ends are inclusive); which of them
+    it can really depend on is the part of that interval inside the input,
+    less any positions that a dilation or a stride larger than the window
+    skips, and less the last positions of a layer whose windows stop before
+    the end of its input. For a stack without dilation or strides larger than
+    the windows, whose interval lies inside the input, it is the whole
+    interval.
 
     Args:
         layers: the layers in order, each one of
 
             * a convolution (``nn.Conv1d``, ``nn.Conv2d``, ``nn.Conv3d``, with
               ``padding_mode='zeros'``) or a pooling module of ``torch.nn`` or
-              ``poolkit.nn`` with a fixed window (max, average, LP);
+              ``poolkit.nn`` with a fixed window (max, average, LP,
+              log-sum-exp and softmax pooling);
+            * ``nn.ZeroPad1d`` to ``nn.ZeroPad3d`` or ``nn.ConstantPad1d`` to
+              ``nn.ConstantPad3d``, which move the start;
             * a pointwise module, which changes nothing: activations, batch
-              norm (in evaluation mode), dropout, local response norm;
+              norm (whose statistics in training mode are not counted), dropout,
+              local response norm;
             * an ``nn.Sequential`` or ``nn.ModuleList`` of these, read in order;
             * a dict with ``kernel_size`` and any of ``stride`` (default 1),
               ``padding`` (default 0) and ``dilation`` (default 1), each an
               int or a tuple of one int per axis, as in ``torch.nn``.
 
             An ``nn.Sequential`` or ``nn.ModuleList`` may be passed for
-            ``layers`` itself. poolkit's BlurPool layers pad by reflection and
-            are not supported.
+            ``layers`` itself, and is read in its order. poolkit's BlurPool
+            layers pad by reflection and are not supported.
         dims: the number of spatial axes, 1 to 3; by default taken from the
             layers (``Conv2d`` has 2, a tuple of 3 ints has 3), else 1.
 
@@ -177,8 +207,9 @@ def receptive_field(layers, dims=None):
 
     Raises:
         TypeError: a layer is of a kind without a fixed sliding window (a
-            linear layer, a flatten, a transposed convolution, a residual
-            block), or a parameter is not an int.
+            linear layer, a flatten, a transposed convolution, unpooling,
+            fractional max pooling, a residual block), or a parameter is not
+            an int.
         ValueError: a parameter is out of range (``kernel_size``,
             ``stride`` or ``dilation`` below 1, ``padding`` below 0), the
             layers disagree on the number of axes, a dict has an unknown key,

@@ -350,9 +350,11 @@ def draw_receptive_field(layers, length, index, cell_size=0.32):
     # The rows: the input, then the output of every layer with a window.
     cuts = [i + 1 for i, layer in enumerate(layers) if _geometry(f"layers[{i}]", layer) is not None]
     sizes = [length]
+    convs = [m for m in layers if isinstance(m, nn.modules.conv._ConvNd)]
+    channels = convs[0].in_channels if convs else 1
     with torch.no_grad():
         for cut in cuts:
-            sizes.append(nn.Sequential(*layers[:cut])(torch.zeros(1, 1, length)).shape[-1])
+            sizes.append(nn.Sequential(*layers[:cut])(torch.zeros(1, channels, length)).shape[-1])
     if not index < sizes[-1]:
         raise ValueError(f"draw_receptive_field: index must be below the last layer's length {sizes[-1]}, "
                          f"got index={index}")
@@ -380,7 +382,7 @@ def draw_receptive_field(layers, length, index, cell_size=0.32):
             ax.add_patch(Rectangle((centre + 0.5 - 0.4 * spacing, 2 * r), 0.8 * spacing, 0.9,
                                    facecolor=WINDOW_COLOURS[0] if depends[i] else CELL_COLOUR,
                                    edgecolor=EDGE_COLOUR, gid=f"unit/{r}/{i}"))
-        ax.text(left - 0.6, 2 * r + 0.45, f"{names[r]} ({n})", ha="right", va="center", fontsize=9)
+        ax.text(left - 0.6, 2 * r + 0.45, f"{names[r]}: {n} elements", ha="right", va="center", fontsize=9)
     for i in range(first, last + 1):
         if not 0 <= i < length:
             ax.add_patch(Rectangle((i + 0.1, 0), 0.8, 0.9, facecolor=PADDING_COLOUR, edgecolor=EDGE_COLOUR,
@@ -397,4 +399,7 @@ def _channels(layers, cuts, r):
 
     below = layers[:cuts[r - 1]] if r else []
     convs = [m for m in below if isinstance(m, nn.modules.conv._ConvNd)]
-    return convs[-1].out_channels if convs else 1
+    if convs:
+        return convs[-1].out_channels
+    convs = [m for m in layers if isinstance(m, nn.modules.conv._ConvNd)]
+    return convs[0].in_channels if convs else 1

@@ -9,14 +9,17 @@ every path is open:
 
 * every convolution's weights are positive (all equal, summing to 1 over a
   window and the input channels) and its bias 0;
-* every max, average or LP pool becomes a sum over the same windows (same
+* every pool with a fixed window becomes a sum over the same windows (same
   ``kernel_size``, ``stride``, ``padding``, ``dilation`` and ``ceil_mode``),
   through which every input of a window reaches the output;
-* batch norm becomes the identity, and the copy runs in evaluation mode.
+* every pointwise layer (activations, batch norm, dropout) becomes the
+  identity, so that none can block a gradient (a ReLU6 or a hard tanh would,
+  where the sums grow past their flat parts); the copy runs in evaluation mode.
 
-With a positive input, every value in the copy is positive, a ReLU passes
-everything, and the gradient of one output element with respect to the input
-is positive exactly at the input positions the element depends on:
+With a positive input, every value in the copy is positive, and the gradient
+of one output element with respect to the input is positive exactly at the
+input positions connected to it by a path through the layers' windows, the
+positions it can depend on for some input and some weights:
 :func:`input_gradient` returns it, :func:`gradient_support` where it is not 0. It is computed in float64, where products of
 hundreds of small weights do not underflow.
 """
@@ -27,9 +30,8 @@ import torch
 from torch import nn
 
 from .._arguments import check_int
+from .._receptive import POINTWISE, _dims_of, _pools
 from .._windows import sliding, window_sum
-
-POOLS = ("MaxPool", "AvgPool", "LPPool")
 
 
 class WindowSum(nn.Module):
@@ -53,21 +55,22 @@ class WindowSum(nn.Module):
 
 
 def _open_copy(module):
-    name = type(module).__name__
     if isinstance(module, nn.modules.conv._ConvNd):
         with torch.no_grad():
             module.weight.fill_(1.0 / module.weight[0].numel())
             if module.bias is not None:
                 module.bias.zero_()
         return module
-    if name.startswith(POOLS) and name[-2:] in ("1d", "2d", "3d"):
+    if isinstance(module, _pools()):
         stride = getattr(module, "stride", None) or module.kernel_size
-        return WindowSum(int(name[-2]), module.kernel_size, stride, getattr(module, "padding", 0),
+        return WindowSum(_dims_of(module), module.kernel_size, stride, getattr(module, "padding", 0),
                          getattr(module, "dilation", 1), getattr(module, "ceil_mode", False))
-    if isinstance(module, nn.modules.batchnorm._BatchNorm):
+    if isinstance(module, POINTWISE):
         return nn.Identity()
-    for child_name, child in module.named_children():
-        setattr(module, child_name, _open_copy(child))
+    # Every slot, including a module that appears in several (named_children lists it once).
+    for child_name, child in list(module._modules.items()):
+        if child is not None:
+            setattr(module, child_name, _open_copy(child))
     return module
 
 
