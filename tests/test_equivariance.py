@@ -31,6 +31,11 @@ def test_layer_outputs_ends_with_the_model_output():
     assert torch.equal(outputs[-1][1], model(x))
 
 
+def test_layer_outputs_wants_a_sequential():
+    with pytest.raises(TypeError, match="model"):
+        layer_outputs(nn.ReLU(), blob())
+
+
 def test_total_strides_follow_the_pools():
     assert total_strides(small_network(), blob()) == [1, 1, 2, 2, None, None]
 
@@ -60,9 +65,19 @@ def test_shift_errors_find_equivariance_and_invariance_where_theory_puts_them():
     assert odd["2 MaxPool2d"] is None and odd["1 ReLU"] < 1e-12
 
 
-def test_shift_errors_refuses_a_negative_shift():
+def test_shift_errors_refuses_a_negative_shift_or_a_flat_input():
     with pytest.raises(ValueError, match="shift"):
         shift_errors(small_network(), blob(), -1)
+    with pytest.raises(TypeError, match="shift"):
+        shift_errors(small_network(), blob(), 1.5)
+    with pytest.raises(ValueError, match="x"):
+        shift_errors(small_network(), torch.zeros(16, 16), 1)
+
+
+def test_a_shift_that_moves_content_off_the_map_breaks_the_global_invariance():
+    x = blob(16, 10)                                          # content in rows and columns 10 to 13
+    [*_, (_, _, eq, inv)] = shift_errors(small_network(), x, 2)
+    assert eq == inv > 1e-3                                   # 2 pixels reach past the border
 
 
 def test_nearest_shift_error_tries_both_neighbours():
