@@ -159,3 +159,9 @@ def test_channel_max_and_mean_reduce_consecutive_groups():
             bad()
     with pytest.raises(TypeError, match="group"):
         ChannelMax(1.5)
+
+
+def test_channel_max_sends_each_gradient_to_one_member_of_its_group():
+    x = torch.ones(1, 4, 1, 1, requires_grad=True)            # a four-way tie
+    channel_max(x, 4).sum().backward()
+    assert x.grad.sum() == 1 and (x.grad == 1).sum() == 1

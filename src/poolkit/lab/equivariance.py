@@ -262,7 +262,9 @@ def channel_max(x, group):
     n, c, h, w = x.shape
     if c % group:
         raise ValueError(f"channel_max: the {c} channels of x do not split into groups of group={group}")
-    return x.reshape(n, c // group, group, h, w).amax(2)
+    # max().values, not amax(): the same forward values, and a backward pass that sends each
+    # gradient to one element of its group (as max pooling does), which trains faster.
+    return x.reshape(n, c // group, group, h, w).max(2).values
 
 
 class ChannelMax(nn.Module):
