@@ -68,11 +68,16 @@ def total_strides(model, x):
         A list of ints or ``None``, one per layer.
     """
     _check_images("x", x, "total_strides")
+    with torch.no_grad():
+        return _strides(layer_outputs(model, x), x)
+
+
+def _strides(outputs, x):
     size = x.shape[-1]
     if x.shape[-2] != size:
         raise ValueError(f"total_strides: x must be square, got x of shape {tuple(x.shape)}")
     strides = []
-    for name, out in layer_outputs(model, x):
+    for name, out in outputs:
         if out.dim() < 4 or (out.shape[-1] == 1 < size):
             strides.append(None)
             continue
@@ -121,9 +126,9 @@ def shift_errors(model, x, shift):
     """
     shift = check_int("shift", shift, minimum=0, op="shift_errors")
     _check_images("x", x, "shift_errors")
-    strides = total_strides(model, x)
     with torch.no_grad():
         before = layer_outputs(model, x)
+        strides = _strides(before, x)
         after = layer_outputs(model, move_images(x, shift=(shift, shift)))
     rows = []
     for (name, f), (_, g), stride in zip(before, after, strides):
