@@ -11,7 +11,8 @@ Not measurements, and so not flagged:
 
 * numbers inside math (``$...$``, ``$$...$$``), inline code and code blocks,
   glue roles, cross-references and link targets;
-* citations: section numbers of books (``section 7.5``, ``§6.5``), arXiv
+* citations: section and figure numbers of books (``section 7.5``, ``§6.5``,
+  ``Figure 9.9``), arXiv
   identifiers, editions and versions (``PyTorch 2.14``);
 * the few phrases of :data:`ALLOWED`, each with its reason.
 """
@@ -37,7 +38,8 @@ NOT_PROSE = re.compile(
 # A citation or a version, not a result: "section 7.5", "sections 8.1 and 8.2",
 # "§6.5", "arXiv:1412.6071", "2nd ed.", "PyTorch 2.14", "Python 3.11".
 CITATION = re.compile(
-    r"(?:\bsections?|§|\bchapters?|arXiv:|\bPyTorch|\bPython|\bversion)[\s(]*(?:[\d.]+,?\s+(?:and\s+)?)*$", re.I)
+    r"(?:\bsections?|§|\bchapters?|\bfigures?|arXiv:|\bPyTorch|\bPython|\bversion)[\s(]*(?:[\d.]+,?\s+(?:and\s+)?)*$",
+    re.I)
 NUMBER = r"\d[\d,]*(?:\.\d+)?"
 MEASUREMENT = re.compile(
     rf"(?<![\w.]){NUMBER}\s?(?:%|ms\b|µs\b|s\b|ns\b|[KMG]i?B\b|×|x\b)"   # 25%, 3 ms, 1.5 GB, 2.6×, 2x
@@ -71,7 +73,7 @@ def test_the_scanner_flags_measurements_and_spares_math_code_glue_and_citations(
     assert len(flagged) == 7, flagged
     spared = unglued_numbers(
         "In $0.25 \\times 4$ and $$x = 1.5$$, `torch.full((1,), 2.5)`, {glue:text}`speedup` ×, "
-        "d2l section 7.5 and sections 8.1 and 8.2, §6.5, arXiv:1412.6071, PyTorch 2.14, "
+        "d2l section 7.5 and sections 8.1 and 8.2, §6.5, Figure 9.9, arXiv:1412.6071, PyTorch 2.14, "
         "[a link](https://example.org/1.5) and\n```python\nx = 0.5\n```"
     )
     assert spared == [], spared

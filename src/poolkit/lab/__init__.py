@@ -7,6 +7,8 @@
 * :mod:`~poolkit.lab.relu_pool`: max pooling built from convolutions and ReLUs only (:func:`relu_max_pool2d`).
 * :mod:`~poolkit.lab.gradients`: the backward passes of max and average pooling, by hand.
 * :mod:`~poolkit.lab.consistency`: moving whole images and counting the predictions that survive.
+* :mod:`~poolkit.lab.equivariance`: shift errors of every layer of a network, class
+  activation maps, and pooling over groups of channels.
 * :mod:`~poolkit.lab.training`: a small, deterministic digits classifier for comparing
   downsampling layers (imports scikit-learn only when it loads the data).
 * :mod:`~poolkit.lab.canvas`: scikit-learn's digits placed on a larger, empty canvas.
