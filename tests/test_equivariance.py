@@ -60,7 +60,7 @@ def test_shift_errors_find_equivariance_and_invariance_where_theory_puts_them():
     rows = {name: (stride, eq, inv) for name, stride, eq, inv in shift_errors(small_network(), blob(), 2)}
     for name in ("0 Conv2d", "1 ReLU", "2 MaxPool2d", "3 Conv2d"):
         assert rows[name][1] < 1e-12 < rows[name][2]            # equivariant, not invariant
-    assert rows["5 Flatten"][1] == rows["5 Flatten"][2] < 1e-12  # the global pool: invariant
+    assert rows["5 Flatten"][1] is None and rows["5 Flatten"][2] < 1e-12  # the global pool: invariant
     odd = {name: eq for name, _, eq, _ in shift_errors(small_network(), blob(), 1)}
     assert odd["2 MaxPool2d"] is None and odd["1 ReLU"] < 1e-12
 
@@ -76,8 +76,58 @@ def test_shift_errors_refuses_a_negative_shift_or_a_flat_input():
 
 def test_a_shift_that_moves_content_off_the_map_breaks_the_global_invariance():
     x = blob(16, 10)                                          # content in rows and columns 10 to 13
-    [*_, (_, _, eq, inv)] = shift_errors(small_network(), x, 2)
-    assert eq == inv > 1e-3                                   # 2 pixels reach past the border
+    [*_, (_, _, eq, inv)] = shift_errors(small_network(), x, 2, check=False)
+    assert eq is None and inv > 1e-3                          # the first map reaches past the border
+
+
+def test_shift_errors_refuses_a_shift_that_pushes_content_off_a_map():
+    with pytest.raises(ValueError, match="layer 0 Conv2d"):    # the input stays, the first map does not
+        shift_errors(small_network(), blob(16, 10), 2)
+    with pytest.raises(ValueError, match="input x"):
+        shift_errors(small_network(), blob(16, 10), 3)
+    with pytest.raises(TypeError, match="check"):
+        shift_errors(small_network(), blob(), 1, check=1)
+
+
+def test_shift_errors_equivariance_error_is_relative_to_the_unshifted_map():
+    model = nn.Sequential(nn.Identity())
+    x = blob(16, 4)
+    [(_, _, eq, inv)] = shift_errors(model, x, 2)
+    assert eq == 0 and inv == pytest.approx((move_images(x, shift=(2, 2)) - x).norm().item() / x.norm().item())
+
+
+def test_shift_errors_checks_squareness_before_running_the_model():
+    class Exploding(nn.Module):
+        def forward(self, x):
+            raise AssertionError("the model must not run")
+
+    with pytest.raises(ValueError, match="x must be square"):
+        shift_errors(nn.Sequential(Exploding()), torch.zeros(1, 1, 8, 6), 1)
+
+
+def test_shift_errors_cannot_measure_a_pool_that_shrinks_the_map():
+    with pytest.raises(ValueError, match="divide"):
+        shift_errors(nn.Sequential(nn.MaxPool2d(2, stride=1)), blob(32, 12), 1)
+
+
+def test_non_tensor_arguments_raise_type_errors_naming_them():
+    x, w = torch.zeros(1, 2, 3, 3), torch.zeros(4, 2)
+    cases = [("x", lambda: shift_errors(small_network(), [[0.0]], 1)),
+             ("a", lambda: relative_change([1.0], torch.ones(1))),
+             ("b", lambda: relative_change(torch.ones(1), [1.0])),
+             ("weight", lambda: class_activation_map(x, [[0.0, 0.0]])),
+             ("weight", lambda: rotated_copies([[0.0]])),
+             ("corners", lambda: localisation_rate(torch.zeros(1, 2), [[0, 0]], 2)),
+             ("peaks", lambda: localisation_rate([[0.0, 0.0]], torch.zeros(1, 2), 2)),
+             ("features", lambda: class_activation_map("features", w))]
+    for name, call in cases:
+        with pytest.raises(TypeError, match=name):
+            call()
+
+
+def test_shape_errors_print_the_shape():
+    with pytest.raises(ValueError, match=r"x of shape \(16, 16\)"):
+        shift_errors(small_network(), torch.zeros(16, 16), 1)
 
 
 def test_nearest_shift_error_tries_both_neighbours():
@@ -88,6 +138,12 @@ def test_nearest_shift_error_tries_both_neighbours():
     assert error == 0 and t == 2
     with pytest.raises(ValueError, match="stride"):
         nearest_shift_error(f, f, 1, 0)
+    with pytest.raises(ValueError, match="g must be a 4-D"):
+        nearest_shift_error(f, f[0], 1, 2)
+    with pytest.raises(TypeError, match="g must be a torch.Tensor"):
+        nearest_shift_error(f, None, 1, 2)
+    with pytest.raises(ValueError, match="g must have the shape"):
+        nearest_shift_error(f, f[:1], 1, 2)
 
 
 def test_the_average_of_a_class_activation_map_is_the_logit_minus_the_bias():
@@ -103,6 +159,13 @@ def test_the_average_of_a_class_activation_map_is_the_logit_minus_the_bias():
 def test_class_activation_map_refuses_a_weight_of_the_wrong_width():
     with pytest.raises(ValueError, match="weight"):
         class_activation_map(torch.zeros(1, 5, 2, 2), torch.zeros(3, 4))
+
+
+def test_class_activation_map_refuses_mixed_or_integer_dtypes():
+    with pytest.raises(TypeError, match="dtype"):
+        class_activation_map(torch.zeros(1, 5, 2, 2), torch.zeros(3, 5, dtype=torch.float64))
+    with pytest.raises(TypeError, match="dtype"):
+        class_activation_map(torch.zeros(1, 5, 2, 2, dtype=torch.long), torch.zeros(3, 5, dtype=torch.long))
 
 
 def test_map_peaks_are_cell_centres_in_input_pixels():
@@ -123,6 +186,8 @@ def test_localisation_rate_counts_peaks_inside_their_boxes():
         localisation_rate(peaks, corners, 0)
     with pytest.raises(ValueError, match="corners"):
         localisation_rate(peaks, corners[:2], 8)
+    with pytest.raises(ValueError, match="at least one"):
+        localisation_rate(torch.zeros(0, 2), torch.zeros(0, 2), 8)
 
 
 def test_rotated_copies_are_quarter_turns_in_order():
@@ -132,6 +197,8 @@ def test_rotated_copies_are_quarter_turns_in_order():
     assert torch.equal(bank[4], w[1]) and torch.equal(bank[5], torch.rot90(w[1], 1, dims=(1, 2)))
     with pytest.raises(ValueError, match="square"):
         rotated_copies(torch.zeros(1, 1, 3, 2))
+    with pytest.raises(ValueError, match="odd"):
+        rotated_copies(torch.zeros(1, 1, 2, 2))
 
 
 def test_a_max_over_quarter_turns_then_a_global_pool_is_invariant_to_quarter_turns():

@@ -26,9 +26,15 @@ from .._arguments import check_int
 from .consistency import move_images
 
 
+def _check_tensor(name, x, op):
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{op}: {name} must be a torch.Tensor, got {type(x).__name__}")
+
+
 def _check_images(name, x, op, dims=4):
-    if not isinstance(x, torch.Tensor) or x.dim() != dims:
-        raise ValueError(f"{op}: {name} must be a {dims}-D tensor, got {x!r:.80}")
+    _check_tensor(name, x, op)
+    if x.dim() != dims:
+        raise ValueError(f"{op}: {name} must be a {dims}-D tensor, got {name} of shape {tuple(x.shape)}")
 
 
 def layer_outputs(model, x):
@@ -92,40 +98,59 @@ def relative_change(a, b):
     r"""``||b - a|| / ||a||`` over the whole tensors (Frobenius norms), in float64.
 
     Raises:
+        TypeError: ``a`` or ``b`` is not a tensor.
         ValueError: the shapes differ, or ``a`` is all zeros.
     """
-    if not isinstance(a, torch.Tensor) or not isinstance(b, torch.Tensor) or a.shape != b.shape:
-        raise ValueError(f"relative_change: a and b must be tensors of one shape, got "
-                         f"{getattr(a, 'shape', type(a).__name__)} and {getattr(b, 'shape', type(b).__name__)}")
+    _check_tensor("a", a, "relative_change")
+    _check_tensor("b", b, "relative_change")
+    if a.shape != b.shape:
+        raise ValueError(f"relative_change: a and b must have one shape, got {tuple(a.shape)} and {tuple(b.shape)}")
     norm = a.double().norm()
     if norm == 0:
         raise ValueError("relative_change: a must not be all zeros")
     return ((b.double() - a.double()).norm() / norm).item()
 
 
-def shift_errors(model, x, shift):
+def shift_errors(model, x, shift, check=True):
     r"""Invariance and equivariance errors of every layer of ``model`` for one shift.
 
     The input moves by ``shift`` pixels down and ``shift`` pixels right (zero
     fill, :func:`poolkit.lab.consistency.move_images`). For each layer output
-    :math:`f`, the invariance error is ``relative_change(f(x), f(Tx))``, and
-    the equivariance error is ``relative_change(T'f(x), f(Tx))`` with
+    :math:`f`, the invariance error is :math:`\lVert f(Tx) - f(x) \rVert /
+    \lVert f(x) \rVert` (:func:`relative_change`), and the equivariance error
+    is :math:`\lVert f(Tx) - T'f(x) \rVert / \lVert f(x) \rVert` with
     :math:`T'` the shift by ``shift / stride`` pixels, where ``stride`` is the
     layer's total stride (:func:`total_strides`). It is ``None`` when the
-    stride does not divide the shift. An output with no position left (a
-    global pool) can only be invariant: its equivariance error is its
-    invariance error (:math:`T'` is the identity).
+    stride does not divide the shift: a pool of stride 1 whose window is
+    larger than its padding allows shrinks the map, so its total stride is
+    not a whole number (a 2 x 2 pool with stride 1 maps 32 pixels to 31) and
+    :func:`total_strides` refuses it. An output with no position left (a
+    global pool) has no shift :math:`T'` to match: its equivariance error is
+    ``None``.
+
+    Because :math:`T'` fills with zeros, a map whose content :math:`T'` pushes
+    off its border would still get an equivariance error of zero. So, with
+    ``check``, every input and every map whose error is defined must keep
+    its norm under the shift, :math:`\lVert T'f(x) \rVert = \lVert f(x)
+    \rVert` (to a relative ``1e-9``); otherwise a ``ValueError`` says which.
 
     Args:
         model: a ``torch.nn.Sequential``.
-        x: ``(N, C, H, W)`` square inputs whose content stays on the image when moved.
+        x: ``(N, C, H, W)`` square inputs whose content stays on every map when moved.
         shift: a non-negative int.
+        check: whether to raise when content falls off a map (default ``True``).
 
     Returns:
         A list of ``(name, stride, equivariance error, invariance error)``.
     """
     shift = check_int("shift", shift, minimum=0, op="shift_errors")
     _check_images("x", x, "shift_errors")
+    if x.shape[-2] != x.shape[-1]:
+        raise ValueError(f"shift_errors: x must be square, got x of shape {tuple(x.shape)}")
+    if not isinstance(check, bool):
+        raise TypeError(f"shift_errors: check must be a bool, got {check!r}")
+    if check:
+        _check_kept("the input x", x, move_images(x, shift=(shift, shift)), shift)
     with torch.no_grad():
         before = layer_outputs(model, x)
         strides = _strides(before, x)
@@ -133,14 +158,22 @@ def shift_errors(model, x, shift):
     rows = []
     for (name, f), (_, g), stride in zip(before, after, strides):
         invariance = relative_change(f, g)
-        if stride is None:
-            equivariance = invariance
-        elif shift % stride:
+        if stride is None or shift % stride:
             equivariance = None
         else:
-            equivariance = relative_change(move_images(f, shift=(shift // stride,) * 2), g)
+            moved = move_images(f, shift=(shift // stride,) * 2)
+            if check:
+                _check_kept(f"the output of layer {name}", f, moved, shift)
+            equivariance = ((g.double() - moved.double()).norm() / f.double().norm()).item()
         rows.append((name, stride, equivariance, invariance))
     return rows
+
+
+def _check_kept(what, f, moved, shift):
+    before, after = f.double().norm().item(), moved.double().norm().item()
+    if abs(after - before) > 1e-9 * before:
+        raise ValueError(f"shift_errors: a shift by shift={shift} pushes content of {what} off its border "
+                         f"(norm {before:.6g} becomes {after:.6g}); use a larger canvas, or check=False")
 
 
 def nearest_shift_error(f, g, shift, stride):
@@ -161,6 +194,9 @@ def nearest_shift_error(f, g, shift, stride):
     shift = check_int("shift", shift, minimum=0, op="nearest_shift_error")
     stride = check_int("stride", stride, minimum=1, op="nearest_shift_error")
     _check_images("f", f, "nearest_shift_error")
+    _check_images("g", g, "nearest_shift_error")
+    if g.shape != f.shape:
+        raise ValueError(f"nearest_shift_error: g must have the shape of f, {tuple(f.shape)}, got {tuple(g.shape)}")
     candidates = sorted({shift // stride, -(-shift // stride)})
     return min((relative_change(move_images(f, shift=(t, t)), g), t) for t in candidates)
 
@@ -181,9 +217,13 @@ def class_activation_map(features, weight):
         ``(N, C, H, W)``.
     """
     _check_images("features", features, "class_activation_map")
-    if not isinstance(weight, torch.Tensor) or weight.dim() != 2 or weight.shape[1] != features.shape[1]:
+    _check_tensor("weight", weight, "class_activation_map")
+    if weight.dim() != 2 or weight.shape[1] != features.shape[1]:
         raise ValueError(f"class_activation_map: weight must be (classes, {features.shape[1]}), "
-                         f"got {getattr(weight, 'shape', type(weight).__name__)}")
+                         f"got weight of shape {tuple(weight.shape)}")
+    if not features.is_floating_point() or weight.dtype != features.dtype:
+        raise TypeError(f"class_activation_map: features and weight must share one floating dtype, "
+                        f"got {features.dtype} and {weight.dtype}")
     return torch.einsum("ck,nkhw->nchw", weight, features)
 
 
@@ -223,13 +263,19 @@ def localisation_rate(peaks, corners, box):
 
     Returns:
         A float in ``[0, 1]``.
+
+    Raises:
+        TypeError: ``peaks`` or ``corners`` is not a tensor.
+        ValueError: the shapes are wrong or there are no peaks.
     """
     box = check_int("box", box, minimum=1, op="localisation_rate")
-    if not (isinstance(peaks, torch.Tensor) and isinstance(corners, torch.Tensor)
-            and peaks.dim() == 2 and peaks.shape[1] == 2 and corners.shape == peaks.shape):
+    _check_tensor("peaks", peaks, "localisation_rate")
+    _check_tensor("corners", corners, "localisation_rate")
+    if peaks.dim() != 2 or peaks.shape[1] != 2 or corners.shape != peaks.shape:
         raise ValueError(f"localisation_rate: peaks and corners must be (N, 2) tensors of one shape, got "
-                         f"{getattr(peaks, 'shape', type(peaks).__name__)} and "
-                         f"{getattr(corners, 'shape', type(corners).__name__)}")
+                         f"peaks of shape {tuple(peaks.shape)} and corners of shape {tuple(corners.shape)}")
+    if len(peaks) == 0:
+        raise ValueError("localisation_rate: peaks must hold at least one point, got peaks of shape (0, 2)")
     corners = corners.double()
     inside = (peaks >= corners - 0.5) & (peaks <= corners + box - 0.5)
     return inside.all(1).double().mean().item()
@@ -239,7 +285,7 @@ def rotated_copies(weight):
     r"""Each filter followed by its three quarter turns.
 
     Args:
-        weight: ``(K, C, k, k)`` square filters.
+        weight: ``(K, C, k, k)`` square filters of odd size ``k``.
 
     Returns:
         ``(4K, C, k, k)``: filter ``i`` turned by ``r`` quarter turns
@@ -247,7 +293,10 @@ def rotated_copies(weight):
     """
     _check_images("weight", weight, "rotated_copies")
     if weight.shape[-1] != weight.shape[-2]:
-        raise ValueError(f"rotated_copies: weight must hold square filters, got shape {tuple(weight.shape)}")
+        raise ValueError(f"rotated_copies: weight must hold square filters, got weight of shape {tuple(weight.shape)}")
+    if weight.shape[-1] % 2 == 0:
+        raise ValueError(f"rotated_copies: weight must hold filters of odd size (an even kernel has no centre "
+                         f"to turn about), got weight of shape {tuple(weight.shape)}")
     turns = torch.stack([torch.rot90(weight, r, dims=(2, 3)) for r in range(4)], 1)
     return turns.flatten(0, 1)
 
@@ -268,7 +317,7 @@ def channel_max(x, group):
     if c % group:
         raise ValueError(f"channel_max: the {c} channels of x do not split into groups of group={group}")
     # max().values, not amax(): the same forward values, and a backward pass that sends each
-    # gradient to one element of its group (as max pooling does), which trains faster.
+    # gradient to one element of its group, as max pooling does.
     return x.reshape(n, c // group, group, h, w).max(2).values
 
 
