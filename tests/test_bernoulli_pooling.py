@@ -47,3 +47,15 @@ def test_separability_is_equal_for_a_pool_of_one_and_grows_with_the_pool_for_the
 def test_bad_arguments_are_named(call, match):
     with pytest.raises((TypeError, ValueError), match=match):
         call()
+
+
+@pytest.mark.parametrize("seed", [2**70, 2**64, -(2**63) - 1])
+def test_a_seed_the_generator_cannot_take_is_a_value_error_naming_seed(seed):
+    with pytest.raises(ValueError, match="seed"):
+        simulate_pooling(0.5, 2, 10, seed)
+
+
+def test_the_extreme_seeds_the_generator_takes_are_accepted():
+    for seed in (2**64 - 1, -(2**63)):
+        average, maximum = simulate_pooling(0.5, 2, 10, seed)
+        assert average.shape == maximum.shape == (10,)

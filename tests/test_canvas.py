@@ -52,3 +52,12 @@ def test_digits_on_canvas_is_whole_fixed_and_covers_the_positions():
 def test_digits_on_canvas_names_a_bad_argument(kwargs):
     with pytest.raises((ValueError, TypeError), match=next(iter(kwargs))):
         digits_on_canvas(**kwargs)
+
+
+@pytest.mark.parametrize("kwargs, error", [
+    (dict(seed=1.5), TypeError), (dict(seed="0"), TypeError), (dict(seed=True), TypeError), (dict(seed=2**70), ValueError),
+    (dict(centred=1), TypeError), (dict(centred="yes"), TypeError), (dict(centred=None), TypeError),
+])
+def test_digits_on_canvas_wants_an_int_seed_and_a_bool_centred(kwargs, error):
+    with pytest.raises(error, match=next(iter(kwargs))):
+        digits_on_canvas(size=12, **kwargs)

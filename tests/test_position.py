@@ -17,10 +17,24 @@ def test_coordinate_channels_hold_rows_then_columns_from_minus_one_to_one():
     assert (coordinate_channels(torch.zeros(1, 1, 1, 3))[0, 1] == 0).all()      # a side of one pixel
 
 
-@pytest.mark.parametrize("x", [torch.zeros(3, 4, 4), torch.zeros(1, 1, 4, 4, dtype=torch.int64), "image"])
+@pytest.mark.parametrize("x", [torch.zeros(3, 4, 4), torch.zeros(1, 1, 4, 4, dtype=torch.int64)])
 def test_coordinate_channels_refuse_what_is_not_a_float_batch(x):
     with pytest.raises(ValueError, match="coordinate_channels: x"):
         coordinate_channels(x)
+
+
+@pytest.mark.parametrize("x", ["image", [[[[0.0]]]]])
+def test_coordinate_channels_refuse_what_is_not_a_tensor_with_a_type_error(x):
+    with pytest.raises(TypeError, match="coordinate_channels: x"):
+        coordinate_channels(x)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float16])
+def test_coordinate_channels_follow_the_dtype_and_device_of_x(dtype):
+    x = torch.zeros(1, 1, 3, 3, dtype=dtype, device="meta")
+    y = coordinate_channels(x)
+    assert y.dtype == dtype and y.device == x.device and y.shape == (1, 3, 3, 3)
+    assert coordinate_channels(torch.zeros(1, 1, 3, 3, dtype=dtype)).dtype == dtype
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -74,6 +88,9 @@ def test_the_errors_are_mean_euclidean_distances():
 @pytest.mark.parametrize("kwargs, match", [
     (dict(epochs=0), "epochs"), (dict(lr=-1.0), "lr"), (dict(seed=1.5), "seed"), (dict(batch_size=0), "batch_size"),
     (dict(positions=torch.zeros(4, 3)), "positions"), (dict(make_model=None), "make_model"),
+    (dict(x=torch.zeros(4, 1, 8, 8, dtype=torch.int64)), "x"), (dict(x="canvases"), "x"),
+    (dict(positions=torch.tensor([[0.0, 1.0]] * 3 + [[float("nan"), 1.0]])), "positions"),
+    (dict(positions=torch.tensor([[0.0, 1.0]] * 3 + [[float("inf"), 1.0]])), "positions"),
 ])
 def test_train_position_names_a_bad_argument(kwargs, match):
     arguments = dict(make_model=lambda: position_net("pooled", 8, (2, 2)), x=torch.zeros(4, 1, 8, 8),
@@ -87,3 +104,26 @@ def test_mean_position_error_refuses_empty_or_misshapen_positions():
         mean_position_error(torch.zeros(0, 2), torch.zeros(3, 2))
     with pytest.raises(ValueError, match="test_positions"):
         mean_position_error(torch.zeros(3, 2), torch.zeros(3))
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(num_threads=0), ValueError, "num_threads"), (dict(num_threads=1.0), TypeError, "num_threads"),
+    (dict(model=lambda x: torch.zeros(len(x), 3)), ValueError, "model"),
+    (dict(model=lambda x: torch.zeros(len(x))), ValueError, "model"),
+    (dict(model=lambda x: torch.zeros(1, 2)), ValueError, "model"),
+    (dict(model=lambda x: [[0.0, 0.0]] * len(x)), ValueError, "model"),
+    (dict(model="net"), TypeError, "model"),
+    (dict(x=None), TypeError, "x"),
+])
+def test_position_error_names_a_bad_argument(kwargs, error, match):
+    arguments = dict(model=lambda x: torch.zeros(len(x), 2), x=torch.zeros(4, 1, 8, 8), positions=torch.zeros(4, 2))
+    with pytest.raises(error, match=match):
+        position_error(**(arguments | kwargs))
+
+
+def test_only_the_flattened_net_depends_on_the_canvas_size():
+    for kind in ("pooled", "coordinates"):
+        net = position_net(kind, 16, (3, 5))
+        assert net(torch.rand(2, 1, 24, 24)).shape == (2, 2)
+    with pytest.raises(RuntimeError):
+        position_net("flattened", 16, (3, 5))(torch.rand(2, 1, 24, 24))

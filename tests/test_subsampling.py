@@ -43,9 +43,10 @@ def test_it_names_a_bad_channel_count(channels, error):
         TrainableSubsampling(channels)
 
 
-def test_it_names_a_bad_squash():
-    with pytest.raises(ValueError, match="squash"):
-        TrainableSubsampling(2, squash="relu")
+@pytest.mark.parametrize("squash, error", [("relu", ValueError), (["tanh"], TypeError), (None, TypeError)])
+def test_it_names_a_bad_squash(squash, error):
+    with pytest.raises(error, match="squash"):
+        TrainableSubsampling(2, squash=squash)
 
 
 @pytest.mark.parametrize("x", [torch.zeros(1, 3, 4, 4), torch.zeros(2, 4, 4), torch.zeros(1, 2, 1, 4)])
@@ -59,3 +60,9 @@ def test_subsampling_connections_names_a_bad_argument(kwargs):
     arguments = dict(channels=1, height=4, width=4) | kwargs
     with pytest.raises((TypeError, ValueError), match=next(iter(kwargs))):
         subsampling_connections(**arguments)
+
+
+@pytest.mark.parametrize("x", ["image", [[[[0.0, 1.0], [2.0, 3.0]]]], None])
+def test_it_refuses_what_is_not_a_tensor_with_a_type_error(x):
+    with pytest.raises(TypeError, match="input"):
+        TrainableSubsampling(1)(x)

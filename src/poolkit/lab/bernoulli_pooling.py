@@ -88,7 +88,7 @@ def simulate_pooling(alpha, pool_size, samples, seed):
         alpha: probability in ``[0, 1]``.
         pool_size: ``P``, a positive int.
         samples: number of pools drawn, a positive int.
-        seed: int seed of the draws.
+        seed: int seed of the draws, in ``-2**63 .. 2**64 - 1`` (what ``torch.Generator`` takes).
 
     Returns:
         ``(average, maximum)``: two float64 tensors of ``samples`` values.
@@ -96,7 +96,8 @@ def simulate_pooling(alpha, pool_size, samples, seed):
     alpha = _check_alpha("simulate_pooling", "alpha", alpha)
     pool_size = check_int("pool_size", pool_size, minimum=1, op="simulate_pooling")
     samples = check_int("samples", samples, minimum=1, op="simulate_pooling")
-    seed = check_int("seed", seed, op="simulate_pooling")
+    # torch.Generator.manual_seed takes seeds in -2**63 .. 2**64 - 1.
+    seed = check_int("seed", seed, minimum=-(2**63), maximum=2**64 - 1, op="simulate_pooling")
     generator = torch.Generator().manual_seed(seed)
     features = (torch.rand(samples, pool_size, generator=generator, dtype=torch.float64) < alpha).double()
     return features.mean(1), features.amax(1)

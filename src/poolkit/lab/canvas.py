@@ -60,8 +60,8 @@ def digits_on_canvas(size=32, test_size=450, seed=0, centred=False):
     Args:
         size: side of the canvas, at least 8.
         test_size: number of test images, in ``1 .. 1796``.
-        seed: seed of the permutation and of the positions.
-        centred: place every digit at the centre instead of at random.
+        seed: int seed of the permutation and of the positions.
+        centred: bool, place every digit at the centre instead of at random.
 
     Returns:
         ``(x_train, y_train, p_train, x_test, y_test, p_test)``: float32
@@ -70,6 +70,9 @@ def digits_on_canvas(size=32, test_size=450, seed=0, centred=False):
     """
     size = check_int("size", size, minimum=DIGIT, op="digits_on_canvas")
     test_size = check_int("test_size", test_size, minimum=1, maximum=1796, op="digits_on_canvas")
+    seed = check_int("seed", seed, minimum=-(2**63), maximum=2**64 - 1, op="digits_on_canvas")
+    if not isinstance(centred, bool):
+        raise TypeError(f"digits_on_canvas: centred must be a bool, got centred={centred!r} ({type(centred).__name__})")
     from sklearn.datasets import load_digits
 
     digits = load_digits()

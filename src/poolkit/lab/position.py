@@ -29,14 +29,23 @@ def coordinate_channels(x):
         x: ``(N, C, H, W)`` floating-point tensor.
 
     Returns:
-        ``(N, C + 2, H, W)`` tensor of ``x``'s dtype.
+        ``(N, C + 2, H, W)`` tensor of ``x``'s dtype, on ``x``'s device.
+
+    Raises:
+        TypeError: ``x`` is not a tensor.
+        ValueError: it is not a floating-point 4-d tensor.
     """
-    if not isinstance(x, torch.Tensor) or x.dim() != 4 or not x.dtype.is_floating_point:
-        raise ValueError(f"coordinate_channels: x must be a floating-point (N, C, H, W) tensor, got {x!r:.80}")
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"coordinate_channels: x must be a tensor, got x={x!r:.80} ({type(x).__name__})")
+    if x.dim() != 4 or not x.dtype.is_floating_point:
+        raise ValueError(f"coordinate_channels: x must be a floating-point (N, C, H, W) tensor, "
+                         f"got shape {tuple(x.shape)} and dtype {x.dtype}")
     n, _, h, w = x.shape
 
     def ramp(length):
-        return torch.linspace(-1, 1, length, dtype=x.dtype) if length > 1 else torch.zeros(1, dtype=x.dtype)
+        if length > 1:
+            return torch.linspace(-1, 1, length, dtype=x.dtype, device=x.device)
+        return torch.zeros(1, dtype=x.dtype, device=x.device)
 
     rows = ramp(h)[:, None].expand(h, w)
     cols = ramp(w)[None, :].expand(h, w)
@@ -66,7 +75,9 @@ def position_net(kind, size, channels=(8, 16)):
 
     Args:
         kind: one of ``"pooled"``, ``"flattened"``, ``"coordinates"``.
-        size: side of the square input canvas, at least 4.
+        size: side of the square input canvas, at least 4. Only ``"flattened"``
+            depends on it (its linear layer has ``channels[1] * (size // 4) ** 2``
+            inputs); the other two take canvases of any size.
         channels: output channels of the two convolutions, two positive ints.
 
     Returns:
@@ -94,8 +105,10 @@ def position_net(kind, size, channels=(8, 16)):
 
 
 def _check_data(op, x, positions):
-    if not isinstance(x, torch.Tensor) or x.dim() != 4:
-        raise ValueError(f"{op}: x must be an (N, C, H, W) tensor, got {x!r:.80}")
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{op}: x must be a tensor, got x={x!r:.80} ({type(x).__name__})")
+    if x.dim() != 4:
+        raise ValueError(f"{op}: x must be an (N, C, H, W) tensor, got shape {tuple(x.shape)}")
     if not isinstance(positions, torch.Tensor) or positions.shape != (len(x), 2):
         raise ValueError(f"{op}: positions must be an ({len(x)}, 2) tensor of (row, column), got {positions!r:.80}")
     if len(x) == 0:
@@ -120,8 +133,16 @@ def train_position(make_model, x, positions, seed, epochs=10, batch_size=64, lr=
 
     Returns:
         The trained model, in evaluation mode, predicting positions in pixels.
+
+    Raises:
+        TypeError, ValueError: an argument is malformed (``x`` must be a
+        floating-point tensor, ``positions`` finite), naming it.
     """
     _check_data("train_position", x, positions)
+    if not x.dtype.is_floating_point:
+        raise ValueError(f"train_position: x must be floating point, got dtype {x.dtype}")
+    if not torch.isfinite(positions.double()).all():
+        raise ValueError(f"train_position: positions must be finite, got {positions!r:.80}")
     seed = check_int("seed", seed, minimum=0, op="train_position")
     epochs = check_int("epochs", epochs, minimum=1, op="train_position")
     batch_size = check_int("batch_size", batch_size, minimum=1, op="train_position")
@@ -165,14 +186,23 @@ def position_error(model, x, positions, num_threads=1):
     Args:
         model: maps ``(n, C, H, W)`` images to ``(n, 2)`` (row, column).
         x, positions: test images and their ``(n, 2)`` true positions.
-        num_threads: intra-op threads used.
+        num_threads: intra-op threads used, a positive int.
 
     Returns:
         A float.
+
+    Raises:
+        ValueError: the model's output is not ``(n, 2)``, or an argument is malformed.
     """
     _check_data("position_error", x, positions)
+    num_threads = check_int("num_threads", num_threads, minimum=1, op="position_error")
+    if not callable(model):
+        raise TypeError(f"position_error: model must be callable, got model={model!r:.80}")
     with deterministic(num_threads), torch.no_grad():
         predicted = model(x)
+    if not isinstance(predicted, torch.Tensor) or predicted.shape != (len(x), 2):
+        shape = tuple(predicted.shape) if isinstance(predicted, torch.Tensor) else type(predicted).__name__
+        raise ValueError(f"position_error: model must map {len(x)} images to a ({len(x)}, 2) tensor, got {shape}")
     return (predicted.double() - positions.double()).norm(dim=1).mean().item()
 
 

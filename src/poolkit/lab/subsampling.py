@@ -37,6 +37,9 @@ class TrainableSubsampling(nn.Module):
     def __init__(self, channels, squash="tanh"):
         super().__init__()
         self.channels = check_int("channels", channels, minimum=1, op="TrainableSubsampling")
+        if not isinstance(squash, str):
+            raise TypeError(f"TrainableSubsampling: squash must be a str, one of {tuple(SQUASHES)}, "
+                            f"got squash={squash!r} ({type(squash).__name__})")
         if squash not in SQUASHES:
             raise ValueError(f"TrainableSubsampling: squash must be one of {tuple(SQUASHES)}, got squash={squash!r}")
         self.squash = squash
@@ -44,9 +47,11 @@ class TrainableSubsampling(nn.Module):
         self.bias = nn.Parameter(torch.zeros(self.channels))
 
     def forward(self, x):
-        if not isinstance(x, torch.Tensor) or x.dim() != 4 or x.shape[1] != self.channels:
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"TrainableSubsampling: input must be a tensor, got {x!r:.80} ({type(x).__name__})")
+        if x.dim() != 4 or x.shape[1] != self.channels:
             raise ValueError(f"TrainableSubsampling: input must be an (N, {self.channels}, H, W) tensor, "
-                             f"got {x!r:.80}")
+                             f"got shape {tuple(x.shape)}")
         if x.shape[2] < 2 or x.shape[3] < 2:
             raise ValueError(f"TrainableSubsampling: input must be at least 2 x 2, got shape {tuple(x.shape)}")
         sums = nn.functional.avg_pool2d(x, 2, divisor_override=1)
