@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from .._arguments import check_int, check_real
-from .training import deterministic
+from .training import deterministic, train
 
 KINDS = ("pooled", "flattened", "coordinates")
 
@@ -154,18 +154,8 @@ def train_position(make_model, x, positions, seed, epochs=10, batch_size=64, lr=
     mean = target.mean(0)
     scale = target.std(0).clamp(min=1e-6) if len(x) > 1 else torch.ones(2, dtype=x.dtype)
     scaled = (target - mean) / scale
-    with deterministic(num_threads):
-        torch.manual_seed(seed)
-        model = make_model()
-        optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-        order = torch.Generator().manual_seed(seed)
-        model.train()
-        for _ in range(epochs):
-            for batch in torch.randperm(len(x), generator=order).split(batch_size):
-                loss = nn.functional.mse_loss(model(x[batch]), scaled[batch])
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
+    model = train(make_model, x, scaled, seed, epochs=epochs, batch_size=batch_size, lr=lr,
+                  num_threads=num_threads, criterion=nn.functional.mse_loss)
     return _Rescaled(model, mean, scale).eval()
 
 

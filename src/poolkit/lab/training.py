@@ -100,7 +100,8 @@ def deterministic(num_threads=1):
         torch.backends.mkldnn.enabled = had_onednn
 
 
-def train(make_model, x, y, seed, epochs=12, batch_size=64, lr=0.01, num_threads=1, losses=None):
+def train(make_model, x, y, seed, epochs=12, batch_size=64, lr=0.01, num_threads=1, losses=None,
+          criterion=nn.functional.cross_entropy):
     r"""Train a fresh model with Adam on cross-entropy, reproducibly.
 
     The seed fixes the initial weights and the order of the mini-batches; the
@@ -114,6 +115,9 @@ def train(make_model, x, y, seed, epochs=12, batch_size=64, lr=0.01, num_threads
         num_threads: intra-op threads used while training.
         losses: a list to which the loss of every mini-batch is appended (a
             Python float), in training order; None to keep none.
+        criterion: the loss, called as ``criterion(model(x[batch]), y[batch])``;
+            cross-entropy by default (``y`` int64 labels), any other for other
+            targets (``nn.functional.mse_loss`` for real ones).
 
     Returns:
         The trained model, in evaluation mode.
@@ -121,6 +125,8 @@ def train(make_model, x, y, seed, epochs=12, batch_size=64, lr=0.01, num_threads
     epochs = check_int("epochs", epochs, minimum=1, op="train")
     batch_size = check_int("batch_size", batch_size, minimum=1, op="train")
     num_threads = check_int("num_threads", num_threads, minimum=1, op="train")
+    if not callable(criterion):
+        raise TypeError(f"train: criterion must be callable, got criterion={criterion!r}")
     if losses is not None and not isinstance(losses, list):
         raise TypeError(f"train: losses must be a list or None, got losses={losses!r}")
     if len(x) != len(y) or len(x) == 0:
@@ -133,7 +139,7 @@ def train(make_model, x, y, seed, epochs=12, batch_size=64, lr=0.01, num_threads
         model.train()
         for _ in range(epochs):
             for batch in torch.randperm(len(x), generator=order).split(batch_size):
-                loss = nn.functional.cross_entropy(model(x[batch]), y[batch])
+                loss = criterion(model(x[batch]), y[batch])
                 if losses is not None:
                     losses.append(loss.item())
                 optimizer.zero_grad()
