@@ -125,14 +125,16 @@ print(json.dumps((peak() - before) / 1024))
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def epoch_times(rounds):
-    """Seconds per epoch of the digits network, with PyTorch's and with poolkit's pooling modules."""
+def epoch_times(rounds, images=None):
+    """Seconds per epoch of the digits network, with PyTorch's and with poolkit's pooling modules
+    (on the first ``images`` training images only, if given: the smoke run's short epoch)."""
     from torch import nn
 
     import poolkit.nn as pnn
     from poolkit.lab.training import deterministic, lenet, load_digits_split
 
     x, y, _, _ = load_digits_split()
+    x, y = x[:images], y[:images]
 
     def epoch(module):
         torch.manual_seed(0)
@@ -191,8 +193,9 @@ def main():
             if not args.smoke:
                 goals.append((f"{op} {case.name}: forward + backward at most {TIME_TARGET}x the best "
                               f"PyTorch layout", fastest / best <= TIME_TARGET, f"{fastest / best:.2f}x"))
-    epochs = epoch_times(1 if args.smoke else args.rounds)
-    print(f"\ndigits network, one epoch on one thread (poolkit.lab.training.lenet, batch 64)")
+    epochs = epoch_times(1, images=256) if args.smoke else epoch_times(args.rounds)
+    print(f"\ndigits network, one epoch on one thread (poolkit.lab.training.lenet, batch 64"
+          f"{', 256 images' if args.smoke else ''})")
     print(f"  {'pooling':10}{'torch ms':>10}{'poolkit ms':>12}{'poolkit / torch':>17}")
     for op, t in epochs.items():
         ratio = t["poolkit"] / t["torch"]
