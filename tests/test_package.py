@@ -18,7 +18,7 @@ POOLING_OPS = sorted(name for name in dir(F) if "pool" in name and not name.star
 
 
 def test_importing_the_library_imports_no_lab_code():
-    code = ("import sys, poolkit, poolkit.functional, poolkit.nn, poolkit.layers; "
+    code = ("import sys, poolkit, poolkit.functional, poolkit.nn, poolkit.layers, poolkit.ops; "
             "print(sorted(m for m in sys.modules if m.startswith('poolkit.lab')))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
@@ -37,7 +37,7 @@ def test_no_library_module_imports_from_the_lab():
 
 def test_the_top_level_names_the_library_and_no_experiment():
     assert set(poolkit.__all__) == {"ReceptiveField", "clear_cache", "conv_output_size", "functional", "layers", "nn",
-                                    "output_size", "receptive_field"}
+                                    "ops", "output_size", "receptive_field"}
     for name in ("pool2d", "LayerCost", "pool2d_cost", "kept_fraction", "relu_max_pool2d"):
         assert not hasattr(poolkit, name), name
 

@@ -10,6 +10,8 @@ The library:
   layers below.
 * :mod:`poolkit.layers`: pooling layers that ``torch.nn`` does not have:
   BlurPool and anti-aliased max pooling, log-sum-exp and softmax pooling.
+* :mod:`poolkit.ops`: pooling over regions of interest, as ``torchvision.ops``
+  (ROI Pool and ROI Align, with their modules).
 * :func:`output_size`, :func:`conv_output_size`: PyTorch's rules for the length
   of an output axis.
 * :func:`receptive_field`: the receptive field (size, jump and start) of a
@@ -25,11 +27,11 @@ cost counts, invariance and training experiments, figures, timing). It is not
 part of the PyTorch-compatible contract and is not imported here.
 """
 
-from . import functional, layers, nn
+from . import functional, layers, nn, ops
 from ._receptive import ReceptiveField, receptive_field
 from ._separable import clear_cache
 from ._shapes import conv_output_size, output_size
 
-__all__ = ["ReceptiveField", "clear_cache", "conv_output_size", "functional", "layers", "nn", "output_size",
+__all__ = ["ReceptiveField", "clear_cache", "conv_output_size", "functional", "layers", "nn", "ops", "output_size",
            "receptive_field"]
 __version__ = "0.1.0"

@@ -29,6 +29,7 @@ from torch import nn
 
 from . import functional as F
 from . import layers as L
+from ._roi import RoIAlign, RoIPool
 
 __all__ = [
     "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d",
@@ -40,6 +41,7 @@ __all__ = [
     "LogSumExpPool2d", "SoftmaxPool2d",
     "MaxPool1d", "MaxPool2d", "MaxPool3d",
     "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d",
+    "RoIAlign", "RoIPool",
 ]
 
 
