@@ -18,7 +18,7 @@ help:
 	@echo "make lab       open the notebooks in JupyterLab with the book's environment"
 	@echo "make kernel    register the environment as a Jupyter kernel, 'Python (The Pooling Book)'"
 	@echo "make execute   re-run every notebook top to bottom in a fresh kernel, storing the outputs"
-	@echo "make bench     time poolkit's pooling, inference and training, against PyTorch's (prints ratios)"
+	@echo "make bench     time poolkit's pooling, inference, training and ROI ops against PyTorch's and torchvision's (prints ratios)"
 	@echo "make test-all-pythons   make test on Python 3.10, 3.11, 3.12 and 3.13, each from a fresh clone"
 	@echo "make lock      re-resolve locks/py3.X.txt for PYTHON"
 
@@ -122,6 +122,7 @@ execute: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/pooling.py
 	$(BIN)/python benchmarks/training.py
+	$(BIN)/python benchmarks/roi.py
 
 clean:
 	rm -rf _build

@@ -276,3 +276,38 @@ def test_bad_arguments_are_refused_naming_the_parameter(op, error, name, change)
 def test_bad_align_arguments_are_refused_naming_the_parameter(error, name, change):
     with pytest.raises(error, match=name):
         ops.roi_align(X, BOX, 2, **change)
+
+
+@pytest.mark.parametrize("op", ["roi_pool", "roi_align"])
+def test_boxes_taken_in_batches_give_the_same_values_and_gradients(op, monkeypatch):
+    """Memory does not grow with the number of boxes: they are pooled in batches whose
+    intermediate tensors stay under a budget. A budget of one element (one box per
+    batch) must give the same values, bit for bit, and the same input gradient up to
+    the order in which float64 sums gather the boxes' contributions."""
+    from poolkit import _roi
+
+    rng = random.Random(7)
+    x = torch.randn(2, 3, 11, 9, dtype=torch.float64)
+    rows = [[rng.randrange(2)] + draw_box(rng, 11, 9, 0.5) for _ in range(40)]
+    boxes = torch.tensor(rows, dtype=torch.float64)
+    kwargs = dict(output_size=(3, 2), spatial_scale=0.5)
+    if op == "roi_align":
+        kwargs.update(sampling_ratio=-1, aligned=True)
+    grad = torch.randn(40, 3, 3, 2, dtype=torch.float64)
+
+    def run():
+        leaf = x.clone().requires_grad_()
+        out = getattr(ops, op)(leaf, boxes, **kwargs)
+        out.backward(grad)
+        return out.detach(), leaf.grad
+
+    calls = []
+    whole = run()
+    monkeypatch.setattr(_roi, "_BUDGET", 1)
+    original = _roi._per_image
+    monkeypatch.setattr(_roi, "_per_image", lambda rois, compute, per_box: original(
+        rois, lambda image, chosen: calls.append(len(chosen)) or compute(image, chosen), per_box))
+    batched = run()
+    assert calls == [1] * 40
+    assert torch.equal(whole[0], batched[0])
+    torch.testing.assert_close(batched[1], whole[1], rtol=1e-13, atol=1e-13)

@@ -117,3 +117,12 @@ def can_reset_peak_memory():
         return True
     except OSError:
         return False
+
+
+def test_the_roi_benchmark_runs():
+    result = subprocess.run([sys.executable, "benchmarks/roi.py", "--smoke", "--rounds", "1"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    rows = [line.split() for line in result.stdout.splitlines() if line.strip().startswith("roi_")]
+    assert [row[0] for row in rows] == ["roi_pool", "roi_align"], result.stdout
+    assert all(float(row[-1]) > 0 for row in rows), result.stdout

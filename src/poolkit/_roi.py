@@ -30,8 +30,10 @@ drops a sample outside the map. Each box's output is therefore
 :math:`A_y X A_x^\top`, with :math:`A_y` an ``(h, H)`` matrix holding the summed
 row weights of each bin's samples and :math:`A_x` a ``(w, W)`` one, and
 autograd's gradient is the transpose: the bilinear weights, as torchvision's
-backward. Memory grows as ``K * C * H * W`` (one image's map per box for
-ROI Pool); these are reference implementations for teaching and testing.
+backward. The boxes are taken in batches whose intermediate tensors hold at
+most ``2**22`` elements (ROI Pool's hold ``C * H * w`` times the widest bin per
+box, ROI Align's ``C * h * W``), so memory does not grow with the number of
+boxes; the outputs and autograd's saved tensors are the only parts that do.
 
 No gradient flows to the boxes, as in torchvision.
 """
@@ -45,6 +47,10 @@ from ._arguments import check_bool, check_int, check_real
 
 _DTYPES = (torch.float32, torch.float64)
 _LOWEST = torch.finfo(torch.float32).min          # C's -FLT_MAX, where torchvision's ROI Pool starts its max
+# The most elements that the intermediate tensors of one batch of boxes may hold
+# (16 MiB of float32): the boxes are taken in batches so that memory does not
+# grow with their number.
+_BUDGET = 1 << 22
 
 
 def _pooled_size(op, output_size):
@@ -112,16 +118,19 @@ def _check_dtype(op, input, boxes, name):
         raise TypeError(f"{op}: {name} must have the input's dtype {input.dtype}, got {name} of dtype {boxes.dtype}")
 
 
-def _per_image(rois, compute):
-    """``compute(image, chosen)`` for each image, with ``chosen`` the positions of its
-    boxes among the rows of ``rois``; the results concatenated in the boxes' order."""
+def _per_image(rois, compute, per_box):
+    """``compute(image, chosen)`` for each image, with ``chosen`` the positions of some
+    of its boxes among the rows of ``rois``; the results concatenated in the boxes'
+    order. ``per_box`` is the number of elements that ``compute``'s intermediate
+    tensors hold for each box: each call gets at most ``_BUDGET / per_box`` boxes."""
     index = rois[:, 0].long()
     positions = torch.arange(rois.shape[0], device=rois.device)
+    batch = max(1, _BUDGET // max(per_box, 1))
     pieces, order = [], []
     for image in index.unique().tolist():
-        chosen = positions[index == image]
-        pieces.append(compute(image, chosen))
-        order.append(chosen)
+        for chosen in positions[index == image].split(batch):
+            pieces.append(compute(image, chosen))
+            order.append(chosen)
     if len(pieces) == 1:
         return pieces[0]
     return torch.cat(pieces)[torch.cat(order).argsort()]
@@ -220,7 +229,9 @@ def roi_pool(input, boxes, output_size, spatial_scale=1.0):
         per_bin = per_bin.masked_fill(~row_in[chosen][..., None], _LOWEST).max(-2).values     # (C, k, h, w)
         return per_bin.transpose(0, 1).masked_fill(empty[chosen][:, None], 0)
 
-    return _per_image(rois, pool)
+    widest_col = cols.shape[-1] if cols.numel() else 1
+    widest_row = rows.shape[-1] if rows.numel() else 1
+    return _per_image(rois, pool, c * (height * w * (widest_col + 1) + h * widest_row * w + h * w))
 
 
 def _align_matrix(start, extent, pooled, grid, size):
@@ -322,7 +333,7 @@ def roi_align(input, boxes, output_size, spatial_scale=1.0, sampling_ratio=-1, a
         pooled = rows[chosen][:, None] @ input[image][None] @ cols[chosen][:, None].transpose(-1, -2)
         return pooled / count[chosen]
 
-    return _per_image(rois, align)
+    return _per_image(rois, align, c * (h * width + h * w))
 
 
 class RoIPool(nn.Module):
