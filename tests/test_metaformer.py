@@ -5,7 +5,8 @@ import torch
 from torch import nn
 
 from poolkit.lab.metaformer import (AttentionMixer, MetaFormerBlock, PatchEmbedding, PoolingMixer, PositionEmbedding,
-                                    attention_flops, count_flops, make_mixer, metaformer, pooling_mixer_flops)
+                                    attention_flops, count_flops, make_mixer, metaformer, metaformer_flops,
+                                    pooling_mixer_flops)
 
 
 def test_pooling_mixer_is_the_stride_one_average_without_padding_minus_the_input():
@@ -49,6 +50,17 @@ def test_pooling_mixer_flops_grow_linearly_and_the_counter_sees_none():
     assert count_flops(PoolingMixer(3), torch.randn(1, 8, 4, 4)) == 0
 
 
+@pytest.mark.parametrize("kind", ["pool", "attention", "identity"])
+@pytest.mark.parametrize("kwargs", [dict(), dict(image_size=12, dim=6, depth=3, patch_size=3, classes=4, mlp_ratio=3)])
+def test_metaformer_flops_is_the_counter_plus_the_pooling_mixers(kind, kwargs):
+    model = metaformer(kind, **kwargs)
+    size = kwargs.get("image_size", 8)
+    counted = count_flops(model, torch.zeros(1, 1, size, size))
+    side = size // kwargs.get("patch_size", 2)
+    hidden = sum(pooling_mixer_flops(side, side, kwargs.get("dim", 16)) for _ in range(kwargs.get("depth", 2)))
+    assert metaformer_flops(kind, **kwargs) == counted + (hidden if kind == "pool" else 0)
+
+
 def test_metaformer_classifies_any_batch_and_its_pieces_fit():
     for kind in ("pool", "attention", "identity"):
         model = metaformer(kind, image_size=8, dim=6, depth=2, patch_size=2)
@@ -84,6 +96,8 @@ def test_metaformer_classifies_any_batch_and_its_pieces_fit():
     (lambda: PatchEmbedding(4, 2)(torch.ones(1, 2, 4, 4)), ValueError, "channels"),
     (lambda: count_flops("model", torch.ones(1)), TypeError, "module"),
     (lambda: attention_flops(0, 4), ValueError, "tokens"),
+    (lambda: metaformer_flops("conv"), ValueError, "mixer"),
+    (lambda: metaformer_flops("pool", image_size=9), ValueError, "image_size"),
     (lambda: pooling_mixer_flops(4, 4, 2, pool_size=1.5), TypeError, "pool_size"),
 ])
 def test_bad_arguments_are_refused_by_name(call, error, name):

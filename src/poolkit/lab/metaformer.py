@@ -14,9 +14,11 @@ Vision*, CVPR 2022) is a transformer block whose token mixer is left open:
 * :class:`MetaFormerBlock` and :func:`metaformer`: the block and a small
   classifier (patch embedding, blocks, normalisation, global average pooling,
   a linear layer) around any mixer;
-* :func:`attention_flops`, :func:`pooling_mixer_flops` and :func:`count_flops`:
-  the cost of a mixer on ``N`` tokens, by formula and as counted by
-  ``torch.utils.flop_counter.FlopCounterMode``.
+* :func:`attention_flops`, :func:`pooling_mixer_flops` and :func:`metaformer_flops`:
+  the cost of a mixer on ``N`` tokens and of the whole network, by formula;
+  :func:`count_flops` counts with ``torch.utils.flop_counter.FlopCounterMode``,
+  whose first use in a process is slow (it imports much of PyTorch's compiler),
+  and the tests check the formulas against it.
 
 Tokens are kept as a ``(B, C, H, W)`` map throughout, as in the official
 PoolFormer code; the attention mixer flattens them to ``H W`` tokens and back.
@@ -264,3 +266,30 @@ def pooling_mixer_flops(height, width, dim, pool_size=3):
     k = check_int("pool_size", pool_size, minimum=1, op="pooling_mixer_flops")
     pool = pool2d_cost((dim, height, width), k, stride=1, padding=k // 2, mode="avg")
     return pool.operations + dim * height * width
+
+
+def metaformer_flops(mixer, image_size=8, dim=16, depth=2, patch_size=2, classes=10, mlp_ratio=2, pool_size=3):
+    r"""FLOPs of one image through :func:`metaformer` with the same arguments.
+
+    The matrix products are counted as :func:`count_flops` counts them (two per
+    multiply-add, biases, norms, activations and the softmax left out): on
+    :math:`N` tokens of :math:`C` channels, :math:`2 N p^2 C` for the patch
+    embedding, :math:`4 r N C^2` for each block's MLP (``mlp_ratio`` :math:`r`),
+    :math:`2 C K` for the classifier of :math:`K` classes, and
+    :func:`attention_flops` for each attention mixer. Each pooling mixer adds
+    :func:`pooling_mixer_flops`, which a flop counter does not see.
+    """
+    if mixer not in MIXERS:
+        raise ValueError(f"metaformer_flops: mixer must be one of {MIXERS}, got mixer={mixer!r}")
+    image_size = check_int("image_size", image_size, minimum=1, op="metaformer_flops")
+    c = check_int("dim", dim, minimum=1, op="metaformer_flops")
+    depth = check_int("depth", depth, minimum=1, op="metaformer_flops")
+    p = check_int("patch_size", patch_size, minimum=1, op="metaformer_flops")
+    classes = check_int("classes", classes, minimum=1, op="metaformer_flops")
+    r = check_int("mlp_ratio", mlp_ratio, minimum=1, op="metaformer_flops")
+    if image_size % p:
+        raise ValueError(f"metaformer_flops: image_size must be a multiple of patch_size={p}, got image_size={image_size}")
+    side = image_size // p
+    n = side * side
+    mix = {"pool": pooling_mixer_flops(side, side, c, pool_size), "attention": attention_flops(n, c), "identity": 0}
+    return 2 * n * p * p * c + depth * (4 * r * n * c * c + mix[mixer]) + 2 * c * classes
