@@ -20,6 +20,10 @@
 * :mod:`~poolkit.lab.bernoulli_pooling`: average and max pooling of binary features, in closed form
   and by simulation.
 * :mod:`~poolkit.lab.running`: four stride-1 max filters, compared in the speed chapter.
+* :mod:`~poolkit.lab.metaformer`: a tiny MetaFormer with a pooling, attention or identity token
+  mixer, and the mixers' costs.
+* :mod:`~poolkit.lab.downsampling`: space-to-depth, YOLOv5's Focus slicing, Swin's patch merging,
+  and what each downsampling keeps of a map's 2 x 2 blocks.
 * :mod:`~poolkit.lab.timing`: interleaved timing.
 * :mod:`~poolkit.lab.plot`: the pooling figures; needs matplotlib (the ``plot`` extra)
   and is not imported here.
