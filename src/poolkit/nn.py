@@ -29,6 +29,8 @@ from torch import nn
 
 from . import functional as F
 from . import layers as L
+from ._attention import AttentionPool  # noqa: F401  (re-exported)
+from ._gem import GeM  # noqa: F401  (re-exported)
 
 __all__ = [
     "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d",
@@ -40,6 +42,7 @@ __all__ = [
     "LogSumExpPool2d", "SoftmaxPool2d",
     "MaxPool1d", "MaxPool2d", "MaxPool3d",
     "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d",
+    "GeM", "AttentionPool",
 ]
 
 
