@@ -9,7 +9,8 @@ The library:
 * :mod:`poolkit.nn`: their modules, as in ``torch.nn``, and modules for the
   layers below.
 * :mod:`poolkit.layers`: pooling layers that ``torch.nn`` does not have:
-  BlurPool and anti-aliased max pooling, log-sum-exp and softmax pooling.
+  BlurPool and anti-aliased max pooling, log-sum-exp and softmax pooling,
+  generalised-mean (GeM) and attention pooling.
 * :mod:`poolkit.ops`: pooling over regions of interest, as ``torchvision.ops``
   (ROI Pool and ROI Align, with their modules).
 * :func:`output_size`, :func:`conv_output_size`: PyTorch's rules for the length

@@ -25,6 +25,16 @@ temperature parameter :math:`\beta` grows.
 
 Unlike max pooling, both pass a gradient to every element of the window.
 
+**Learned global pooling**:
+
+* generalised-mean (GeM) pooling, :func:`gem1d`, :func:`gem2d`, :func:`gem3d`,
+  :math:`\left(\frac{1}{n}\sum \max(x_i, \varepsilon)^p\right)^{1/p}` over the
+  whole map, with an order :math:`p` that may be learned (Radenović, Tolias
+  and Chum, TPAMI 2019);
+* attention pooling, :func:`attention_pool`: multi-head attention from learned
+  or mean queries over a set of tokens (the Set Transformer's PMA, Lee et al.,
+  ICML 2019; CLIP's attention pooling, Radford et al., ICML 2021).
+
 Every layer here is computed on the window tensor of the same sliding-window
 primitive as the ops of :mod:`poolkit.functional`.
 """
@@ -37,6 +47,8 @@ import torch.nn.functional as F
 
 from . import _windows as W
 from . import functional as P
+from ._attention import attention_pool  # noqa: F401  (re-exported)
+from ._gem import gem1d, gem2d, gem3d  # noqa: F401  (re-exported)
 from ._arguments import as_tuple, check_bool, check_input, check_int, check_positive, check_real, window_arguments
 
 PAD_MODES = ("reflect", "replicate", "zeros")

@@ -29,6 +29,8 @@ from torch import nn
 
 from . import functional as F
 from . import layers as L
+from ._attention import AttentionPool  # noqa: F401  (re-exported)
+from ._gem import GeM  # noqa: F401  (re-exported)
 from ._roi import RoIAlign, RoIPool
 
 __all__ = [
@@ -41,6 +43,7 @@ __all__ = [
     "LogSumExpPool2d", "SoftmaxPool2d",
     "MaxPool1d", "MaxPool2d", "MaxPool3d",
     "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d",
+    "AttentionPool", "GeM",
     "RoIAlign", "RoIPool",
 ]
 
