@@ -9,7 +9,8 @@ The library:
 * :mod:`poolkit.nn`: their modules, as in ``torch.nn``, and modules for the
   layers below.
 * :mod:`poolkit.layers`: pooling layers that ``torch.nn`` does not have:
-  BlurPool and anti-aliased max pooling, log-sum-exp and softmax pooling.
+  BlurPool and anti-aliased max pooling, log-sum-exp and softmax pooling;
+  set pooling (max, mean, sum over sets of any size) and max-over-time pooling.
 * :func:`output_size`, :func:`conv_output_size`: PyTorch's rules for the length
   of an output axis.
 * :func:`receptive_field`: the receptive field (size, jump and start) of a
