@@ -78,11 +78,13 @@ def test_point_set_net_is_permutation_invariant_and_its_critical_points_pool_to_
     points = x[0][x[0, :, 2] > 0, :2]
     critical = critical_points(net, points)
     assert 0 < len(critical) <= len(points)
-    subset = torch.cat([points[critical], torch.ones(len(critical), 1)], 1)[None]
     full = torch.cat([points, torch.ones(len(points), 1)], 1)[None]
-    assert torch.equal(net.pooled(subset), net.pooled(full))
-    without = [i for i in range(len(points)) if i != critical[0]]
-    assert not torch.equal(net.pooled(full[:, without]), net.pooled(full))   # a critical point matters
+    kept, dropped = full.clone(), full.clone()
+    kept[0, :, 2] = 0
+    kept[0, critical, 2] = 1                             # only the critical points present
+    dropped[0, critical[0], 2] = 0                       # one critical point absent
+    assert torch.equal(net.pooled(kept), net.pooled(full))
+    assert not torch.equal(net.pooled(dropped), net.pooled(full))       # a critical point matters
 
 
 def test_gaussian_grid_and_set_accuracy():

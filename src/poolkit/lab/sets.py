@@ -167,8 +167,10 @@ class GaussianGrid(nn.Module):
                                                                             positive=True)
 
     def forward(self, points):
-        distance2 = ((points[..., None, :] - self.centres) ** 2).sum(-1)
-        return torch.exp(-distance2 / (2 * self.width ** 2))
+        # |p - c|^2 = |p|^2 - 2 p.c + |c|^2: a matrix product, much cheaper than broadcasting p - c
+        distance2 = ((points * points).sum(-1, keepdim=True) - 2 * points @ self.centres.T
+                     + (self.centres * self.centres).sum(-1)).clamp(min=0)
+        return torch.exp(distance2 * (-0.5 / self.width ** 2))
 
 
 class PointSetNet(nn.Module):
