@@ -10,7 +10,8 @@ The library:
   layers below.
 * :mod:`poolkit.layers`: pooling layers that ``torch.nn`` does not have:
   BlurPool and anti-aliased max pooling, log-sum-exp and softmax pooling,
-  generalised-mean (GeM) and attention pooling.
+  generalised-mean (GeM) and attention pooling; set pooling (max, mean, sum
+  over sets of any size) and max-over-time pooling.
 * :mod:`poolkit.ops`: pooling over regions of interest, as ``torchvision.ops``
   (ROI Pool and ROI Align, with their modules).
 * :func:`output_size`, :func:`conv_output_size`: PyTorch's rules for the length

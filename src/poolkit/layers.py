@@ -35,8 +35,14 @@ Unlike max pooling, both pass a gradient to every element of the window.
   or mean queries over a set of tokens (the Set Transformer's PMA, Lee et al.,
   ICML 2019; CLIP's attention pooling, Radford et al., ICML 2021).
 
-Every layer here is computed on the window tensor of the same sliding-window
-primitive as the ops of :mod:`poolkit.functional`.
+**Set pooling**: symmetric pooling over the elements of sets or sequences of
+any size, with a mask or lengths for padded batches: :func:`set_pool` (max,
+mean or sum; the symmetric function of Deep Sets, Zaheer et al., NeurIPS 2017,
+and PointNet, Qi et al., CVPR 2017) and :func:`max_over_time` (Collobert et
+al., JMLR 2011). They pool whole sets, not windows, as GeM and attention pooling pool whole maps.
+
+Every windowed layer here is computed on the window tensor of the same
+sliding-window primitive as the ops of :mod:`poolkit.functional`.
 """
 
 import math
@@ -262,3 +268,6 @@ def softmax_pool2d(input, kernel_size, beta=1.0, stride=None, ceil_mode=False):
     weights = torch.softmax(logits, dim=-1)
     out = (weights * torch.where(weights > 0, values, 0)).sum(-1)     # an element of weight 0 adds 0, even -inf
     return out if batched else out.squeeze(0)
+
+
+from ._sets import max_over_time, set_pool  # noqa: E402,F401

@@ -25,6 +25,7 @@ Example:
 
 import collections.abc
 
+import torch
 from torch import nn
 
 from . import functional as F
@@ -45,6 +46,7 @@ __all__ = [
     "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d",
     "AttentionPool", "GeM",
     "RoIAlign", "RoIPool",
+    "DeepSets", "MaxOverTime", "SetPool",
 ]
 
 
@@ -431,3 +433,75 @@ class SoftmaxPool2d(_SmoothMaxPool2d):
 
     def forward(self, input):
         return L.softmax_pool2d(input, self.kernel_size, self.beta, self.stride, self.ceil_mode)
+
+
+# --- pooling over sets ---------------------------------------------------------------------------------------
+
+class SetPool(nn.Module):
+    """Module form of :func:`poolkit.layers.set_pool`: ``SetPool(reduction, dim, keepdim)(input, mask=None,
+    lengths=None)``. Symmetric pooling over the elements of sets of any size (Deep Sets' sum, PointNet's max)."""
+
+    def __init__(self, reduction="max", dim=1, keepdim=False):
+        super().__init__()
+        self.reduction = reduction
+        self.dim = dim
+        self.keepdim = keepdim
+
+    def extra_repr(self):
+        return f"reduction={self.reduction!r}, dim={self.dim}, keepdim={self.keepdim}"
+
+    def forward(self, input, mask=None, lengths=None):
+        return L.set_pool(input, self.reduction, self.dim, mask=mask, lengths=lengths, keepdim=self.keepdim)
+
+
+class MaxOverTime(nn.Module):
+    """Module form of :func:`poolkit.layers.max_over_time`: ``(N, C, T)`` to ``(N, C)``, with optional
+    ``lengths`` (Collobert et al., JMLR 2011)."""
+
+    def forward(self, input, lengths=None):
+        return L.max_over_time(input, lengths)
+
+
+class DeepSets(nn.Module):
+    r"""A network on sets: :math:`\rho\left(\operatorname{pool}_{i \in S} \phi(x_i)\right)`.
+
+    Zaheer et al. (*Deep Sets*, NeurIPS 2017) use the sum,
+    :math:`\rho\left(\sum_{i \in S} \phi(x_i)\right)`, and show that functions of sets from a
+    countable universe that are permutation invariant can all be written so; PointNet (Qi et al.,
+    CVPR 2017) uses the max. Any of :func:`poolkit.layers.set_pool`'s reductions may be chosen.
+
+    Args:
+        phi: module applied to every element on its own: ``(N, L, D)`` to ``(N, L, H)``
+            (for example an ``nn.Linear`` or an MLP, which act on the last axis).
+        rho: module applied to the pooled ``(N, H)`` features.
+        reduction: ``"sum"`` (Deep Sets), ``"mean"`` or ``"max"`` (PointNet).
+
+    ``forward(input, mask=None, lengths=None)`` takes ``(N, L, D)`` padded sets and the
+    presence ``mask`` ``(N, L)`` or ``lengths`` ``(N,)``, as :func:`poolkit.layers.set_pool`;
+    an empty set pools to 0, so its output is ``rho(0)``.
+    """
+
+    def __init__(self, phi, rho, reduction="sum"):
+        super().__init__()
+        for name, module in (("phi", phi), ("rho", rho)):
+            if not isinstance(module, nn.Module):
+                raise TypeError(f"DeepSets: {name} must be a torch.nn.Module, got {name}={module!r}")
+        from ._sets import _check_reduction
+        self.phi = phi
+        self.rho = rho
+        self.reduction = _check_reduction("DeepSets", reduction)
+
+    def extra_repr(self):
+        return f"reduction={self.reduction!r}"
+
+    def pooled(self, input, mask=None, lengths=None):
+        r"""The pooled features :math:`\operatorname{pool}_i \phi(x_i)`, ``(N, H)``, before ``rho``."""
+        if not isinstance(input, torch.Tensor):
+            raise TypeError(f"DeepSets: input must be a torch.Tensor, got {type(input).__name__}")
+        if input.dim() != 3:
+            raise ValueError(f"DeepSets: input must be 3-D (N, L, D), padded sets, got input of shape "
+                             f"{tuple(input.shape)}")
+        return L.set_pool(self.phi(input), self.reduction, 1, mask=mask, lengths=lengths)
+
+    def forward(self, input, mask=None, lengths=None):
+        return self.rho(self.pooled(input, mask, lengths))

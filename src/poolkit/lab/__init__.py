@@ -19,6 +19,9 @@
 * :mod:`~poolkit.lab.subsampling`: LeNet-5's trainable subsampling layer and its connection count.
 * :mod:`~poolkit.lab.bernoulli_pooling`: average and max pooling of binary features, in closed form
   and by simulation.
+* :mod:`~poolkit.lab.sets`: sequences and point sets of any size (motif detection with max-over-time
+  pooling, digits as point sets, Deep Sets / PointNet classifiers and critical points), stochastic
+  and mixed pooling.
 * :mod:`~poolkit.lab.running`: four stride-1 max filters, compared in the speed chapter.
 * :mod:`~poolkit.lab.metaformer`: a tiny MetaFormer with a pooling, attention or identity token
   mixer, and the mixers' costs.
