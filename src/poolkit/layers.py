@@ -39,7 +39,8 @@ Unlike max pooling, both pass a gradient to every element of the window.
 any size, with a mask or lengths for padded batches: :func:`set_pool` (max,
 mean or sum; the symmetric function of Deep Sets, Zaheer et al., NeurIPS 2017,
 and PointNet, Qi et al., CVPR 2017) and :func:`max_over_time` (Collobert et
-al., JMLR 2011). They pool whole sets, not windows, as GeM and attention pooling pool whole maps.
+al., JMLR 2011). Like GeM and attention pooling, which pool whole maps, they
+pool whole sets, not windows.
 
 Every windowed layer here is computed on the window tensor of the same
 sliding-window primitive as the ops of :mod:`poolkit.functional`.
