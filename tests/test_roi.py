@@ -173,14 +173,43 @@ def test_values_below_float_max_and_nans_lose_as_in_torchvision():
         assert torch.equal(got, expected), box
 
 
-def test_roi_pool_is_adaptive_max_pooling_of_the_rounded_box_inside_the_map():
+def _edges_are_exact(n, pooled, dtype):
+    """Whether ROI Pool's bin edges for n cells in `pooled` bins, computed as torchvision does
+    in `dtype`, are adaptive pooling's integers floor(i n / p) and ceil((i + 1) n / p)."""
+    i = torch.arange(pooled, dtype=dtype)
+    size = torch.tensor(n, dtype=dtype) / pooled
+    first, last = torch.floor(i * size).long().tolist(), torch.ceil((i + 1) * size).long().tolist()
+    return first == [k * n // pooled for k in range(pooled)] and last == [-(-(k + 1) * n // pooled)
+                                                                          for k in range(pooled)]
+
+
+def test_roi_pool_is_adaptive_max_pooling_of_the_rounded_box_where_its_float_edges_are_exact():
     generator = torch.Generator().manual_seed(0)
     x = torch.randn(1, 2, 12, 12, generator=generator)
+    checked = 0
     for x1, y1, x2, y2 in [(0, 0, 11, 11), (2, 3, 9, 5), (4, 4, 4, 10), (1, 0, 10, 6)]:
         box = torch.tensor([[0.0, x1, y1, x2, y2]])
         for size in [(1, 1), (2, 3), (3, 5), (7, 7)]:
+            if not (_edges_are_exact(y2 - y1 + 1, size[0], torch.float32)
+                    and _edges_are_exact(x2 - x1 + 1, size[1], torch.float32)):
+                continue
+            checked += 1
             crop = x[:, :, y1:y2 + 1, x1:x2 + 1]
             assert torch.equal(ops.roi_pool(x, box, size), adaptive_max_pool2d(crop, size)), (x1, y1, x2, y2, size)
+    assert checked == 16
+
+
+def test_roi_pool_differs_from_adaptive_max_pooling_where_a_float_edge_overshoots():
+    # 4 cells in 28 bins: in float32, (20 + 1) * (4 / 28) is a little above 3, so bin 20 ends
+    # after cell 3 where adaptive pooling's ends after cell 2; in float64 the product is exact.
+    assert not _edges_are_exact(4, 28, torch.float32) and _edges_are_exact(4, 28, torch.float64)
+    for dtype, expected in [(torch.float32, 3.0), (torch.float64, 2.0)]:
+        x = torch.arange(4, dtype=dtype).reshape(1, 1, 1, 4)
+        box = torch.tensor([[0, 0, 0, 3, 0]], dtype=dtype)
+        got = ops.roi_pool(x, box, (1, 28))
+        assert got[0, 0, 0, 20].item() == expected
+        assert torch.equal(got, tv.roi_pool(x, box, (1, 28)))
+        assert torch.equal(got, adaptive_max_pool2d(x, (1, 28))) == (dtype == torch.float64)
 
 
 def test_boxes_get_no_gradient_as_in_torchvision():

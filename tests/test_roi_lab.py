@@ -53,6 +53,25 @@ def test_roi_pool_offsets_are_measured_from_its_cells():
     assert offsets[0, 0, 0, 1].item() == pytest.approx(36 - (10 + 3 * 27 / 4))
 
 
+def test_roi_pool_counts_the_last_cell_whole_and_the_exclusive_box_does_not():
+    # Corners on cell edges at stride 4: pixels [8, 32) x [4, 28) are cells 2..7 x 1..6, three bins of two cells.
+    boxes = torch.tensor([[0.0, 8.0, 4.0, 32.0, 28.0]], dtype=torch.float64)
+    exclusive = bin_offsets(boxes, 3, 4, 10, 10, "roi_pool_exclusive")
+    assert exclusive.abs().max().item() == 0
+    inclusive = bin_offsets(boxes, 3, 4, 10, 10, "roi_pool")
+    # Inclusive, the box is cells 2..8 (7 cells): bin 0 pools cells 2..4, centre 14 against the ideal 12.
+    assert inclusive[0, 0, 0, 0].item() == pytest.approx(14 - 12)
+    assert (inclusive > 0).all()
+
+
+def test_the_exclusive_box_leaves_roi_pool_unbiased_on_random_boxes():
+    boxes = random_boxes(200, 160, 16, 4, seed=3)
+    inclusive = bin_offsets(boxes, 4, 4, 40, 40, "roi_pool")
+    exclusive = bin_offsets(boxes, 4, 4, 40, 40, "roi_pool_exclusive")
+    assert inclusive.mean().item() > 1.5
+    assert abs(exclusive.mean().item()) < 0.3
+
+
 def test_the_centre_map_is_reproduced_between_cell_centres():
     m = cell_centres(6, 6, 2)
     box = torch.tensor([[0.0, 3.0, 3.0, 7.0, 7.0]], dtype=torch.float64)

@@ -11,7 +11,12 @@ map's (``1/16`` for a feature map of stride 16).
   box to whole cells of the feature map and takes the maximum over each bin,
   whose edges are rounded again (down at the start, up at the end). On the
   rounded box, its bins are the bins of adaptive max pooling
-  (:func:`poolkit.functional.adaptive_max_pool2d`), clipped to the map.
+  (:func:`poolkit.functional.adaptive_max_pool2d`), clipped to the map, up to
+  the float rounding of the products ``i * (n / h)`` that place their edges:
+  torchvision computes them in the input's dtype, and a product that should be
+  a whole number may come out just above it (or below), so that a bin takes one
+  cell more than adaptive pooling's (in float32, 4 cells in 28 bins: bin 20
+  ends after cell 3, adaptive pooling's after cell 2).
 * :func:`roi_align` (He, Gkioxari, Dollár and Girshick, *Mask R-CNN*, ICCV 2017,
   Section 3) rounds nothing: it averages a regular grid of bilinearly
   interpolated samples in each bin.
@@ -191,7 +196,11 @@ def roi_pool(input, boxes, output_size, spatial_scale=1.0):
     :math:`\bar x_1 + \lfloor j\,b_w \rfloor` to
     :math:`\bar x_1 + \lceil (j+1)\,b_w \rceil - 1`, clipped to the map; a bin
     with nothing left is 0. On the rounded box these are the bins of adaptive
-    max pooling. Values below :math:`-3.4 \times 10^{38}` (``-FLT_MAX``) and NaNs
+    max pooling wherever the products :math:`i\,b_h` and :math:`(i+1)\,b_h`,
+    computed in the input's dtype as torchvision does, round to the exact
+    :math:`\lfloor i\,n_h / h \rfloor` and :math:`\lceil (i+1)\,n_h / h \rceil`
+    (and likewise for the columns); a product that lands just past a whole
+    number moves an edge by one cell. Values below :math:`-3.4 \times 10^{38}` (``-FLT_MAX``) and NaNs
     lose to it, as in torchvision's kernel.
 
     Args:

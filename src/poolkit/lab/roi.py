@@ -16,6 +16,12 @@ themselves*:
   ``roi_pool`` applied to maps of cell indices;
 * :func:`bin_offsets` turns both into the offset, in image pixels, between the
   centre of what each bin pools and the centre of its ideal region.
+
+ROI Pool counts the box's last cell whole (its size is ``end - start + 1``
+cells), as if ``x2`` were the last pixel inside the box. Under the model above,
+where a box ``[x1, x2)`` ends at ``x2``, that stretches the box by one cell;
+``bin_offsets(..., "roi_pool_exclusive")`` measures ROI Pool with the box's end
+moved in by one cell, which takes the stretch away.
 """
 
 import torch
@@ -97,23 +103,31 @@ def bin_offsets(boxes, output_size, stride, height, width, method):
         output_size: int or ``(h, w)``.
         stride: the feature map's stride (``spatial_scale = 1 / stride``).
         height, width: the feature map's size.
-        method: ``"roi_pool"`` (the centre of the pooled cells), ``"roi_align"``
-            (``aligned=False``) or ``"roi_align_aligned"`` (``aligned=True``): the
-            mean position of the bin's samples, exact while every sample lies
-            between cell centres.
+        method: ``"roi_pool"`` (the centre of the pooled cells),
+            ``"roi_pool_exclusive"`` (the same for ROI Pool applied to the box
+            with its ``x2`` and ``y2`` moved in by one cell, ``stride`` pixels,
+            measured against the ideal bins of the box as given),
+            ``"roi_align"`` (``aligned=False``) or ``"roi_align_aligned"``
+            (``aligned=True``): the mean position of the bin's samples, exact
+            while every sample lies between cell centres.
 
     Returns:
         float64 ``(K, 2, h, w)``: x offsets in channel 0, y offsets in channel 1.
     """
     stride = check_real("stride", stride, op="bin_offsets", positive=True)
     _check_boxes("bin_offsets", boxes)
-    if method == "roi_pool":
-        first, last = pooled_cells(boxes, output_size, 1 / stride, height, width)
+    if method in ("roi_pool", "roi_pool_exclusive"):
+        pooled_boxes = boxes
+        if method == "roi_pool_exclusive":
+            pooled_boxes = boxes.clone()
+            pooled_boxes[:, 3:] -= stride
+        first, last = pooled_cells(pooled_boxes, output_size, 1 / stride, height, width)
         pooled = (first + last + 1) / 2 * stride
     elif method in ("roi_align", "roi_align_aligned"):
         pooled = roi_align(cell_centres(height, width, stride), boxes, output_size, 1 / stride,
                            aligned=method == "roi_align_aligned")
     else:
-        raise ValueError(f"bin_offsets: method must be 'roi_pool', 'roi_align' or 'roi_align_aligned', "
+        raise ValueError(f"bin_offsets: method must be 'roi_pool', 'roi_pool_exclusive', 'roi_align' or "
+                         f"'roi_align_aligned', "
                          f"got method={method!r}")
     return pooled - ideal_centres(boxes, output_size)
