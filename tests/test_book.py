@@ -3,6 +3,7 @@ reproducing every code cell and printed tensor of the book's two source notes.""
 
 from pathlib import Path
 
+import re
 import nbformat
 import pytest
 import yaml
@@ -218,3 +219,17 @@ def test_exercise_titles_are_plain_text(path):
             if line.startswith("```{exercise}"):
                 title = line[len("```{exercise}"):]
                 assert not any(mark in title for mark in "`*$"), line
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_glued_numbers_are_plain_python_numbers(path):
+    """myst-nb formats a glued number with a format spec only if its stored text is a
+    plain literal: a NumPy scalar is stored as ``np.float64(...)``, which the strict
+    build rejects (glue ``float(x)`` instead)."""
+    bad = []
+    for cell in code_cells(load(path)):
+        for output in cell.get("outputs", []):
+            for key, text in output.get("data", {}).items():
+                if key.startswith("application/papermill.record/") and re.match(r"np\.|numpy\.|tensor\(", str(text)):
+                    bad.append((output.get("metadata", {}).get("scrapbook", {}).get("name"), text))
+    assert bad == [], bad
