@@ -5,7 +5,7 @@ import torch
 from torch.nn import functional as F
 
 from poolkit.lab.downsampling import (PatchMerging, blocks_2x2, focus_slices, focus_to_unshuffle, from_blocks_2x2,
-                                      pca_2x2, pca_reconstruct, pool_reconstruct, relative_error)
+                                      fit_affine_decoder, pca_2x2, pca_reconstruct, pool_reconstruct, relative_error)
 
 
 @pytest.mark.parametrize("channels", [1, 2, 3])
@@ -58,6 +58,29 @@ def test_pooled_reconstructions_copy_the_mean_or_the_max_over_each_block():
     assert all(relative_error(x, torch.full_like(x, c)) >= best for c in (1.5, 1.9, 2.1, 3.0))
 
 
+def test_affine_decoder_is_least_squares_and_with_a_rank_limit_is_pca():
+    torch.manual_seed(2)
+    features = torch.randn(50, 3, dtype=torch.float64)
+    truth, shift = torch.randn(3, 2, dtype=torch.float64), torch.tensor([1.0, -2.0], dtype=torch.float64)
+    weight, bias = fit_affine_decoder(features, features @ truth + shift)           # an exact affine relation
+    assert torch.allclose(weight, truth) and torch.allclose(bias, shift)
+    targets = features @ truth + shift + 0.3 * torch.randn(50, 2, dtype=torch.float64)
+    features = features.float().double()                                       # float32 features accepted
+    weight, bias = fit_affine_decoder(features.float(), targets)
+    residual = features @ weight + bias - targets
+    # Least squares: the residual is orthogonal to every feature and to the constant.
+    assert torch.allclose(features.T @ residual, torch.zeros(3, 2, dtype=torch.float64), atol=1e-9)
+    assert abs(residual.sum()) < 1e-9
+    x = torch.randn(4, 1, 6, 6)
+    rows = blocks_2x2(x)
+    for k in range(5):
+        weight, bias = fit_affine_decoder(rows, rows, rank=k)
+        assert torch.linalg.matrix_rank(weight) == k
+        mean, directions = pca_2x2(x, k)
+        assert torch.allclose(from_blocks_2x2((rows.double() @ weight + bias).float(), x.shape),
+                              pca_reconstruct(x, mean, directions), atol=1e-5)
+
+
 @pytest.mark.parametrize("call, error, name", [
     (lambda: focus_slices(torch.ones(1, 1, 3, 4)), ValueError, "even"),
     (lambda: focus_slices(torch.ones(1, 4, 4)), ValueError, "input"),
@@ -72,6 +95,11 @@ def test_pooled_reconstructions_copy_the_mean_or_the_max_over_each_block():
     (lambda: pca_reconstruct(torch.ones(1, 2, 4, 4), torch.zeros(4), torch.zeros(4, 1)), ValueError, "mean"),
     (lambda: pool_reconstruct(torch.ones(1, 1, 4, 4), "lp"), ValueError, "mode"),
     (lambda: relative_error(torch.ones(2), torch.ones(3)), ValueError, "shape"),
+    (lambda: fit_affine_decoder(torch.ones(4), torch.ones(4, 1)), ValueError, "features"),
+    (lambda: fit_affine_decoder(torch.ones(4, 2), torch.ones(4, 1, dtype=torch.int64)), ValueError, "targets"),
+    (lambda: fit_affine_decoder(torch.ones(4, 2), torch.ones(3, 1)), ValueError, "rows"),
+    (lambda: fit_affine_decoder(torch.ones(4, 2), torch.ones(4, 1), rank=2), ValueError, "rank"),
+    (lambda: fit_affine_decoder(torch.ones(4, 2), torch.ones(4, 1), rank=1.0), TypeError, "rank"),
     (lambda: relative_error(torch.zeros(2), torch.ones(2)), ValueError, "zeros"),
 ])
 def test_bad_arguments_are_refused_by_name(call, error, name):

@@ -37,6 +37,9 @@ def test_attention_mixer_matches_a_loop_over_tokens_and_permutes_with_them():
     order = torch.randperm(6)
     permuted = x.flatten(2)[..., order].reshape(1, 4, 2, 3)
     assert torch.allclose(mixer(permuted).flatten(2), mixer(x).flatten(2)[..., order])
+    weights = mixer.attention_weights(x)
+    assert weights.shape == (1, 6, 6) and torch.allclose(weights.sum(-1), torch.ones(1, 6, dtype=torch.float64))
+    assert torch.allclose(weights[0, 2], torch.softmax(q[2] @ k.T / 2, 0))
 
 
 @pytest.mark.parametrize("side, dim", [(2, 3), (4, 8), (5, 16)])
@@ -96,6 +99,7 @@ def test_metaformer_classifies_any_batch_and_its_pieces_fit():
     (lambda: PatchEmbedding(4, 2)(torch.ones(1, 2, 4, 4)), ValueError, "channels"),
     (lambda: count_flops("model", torch.ones(1)), TypeError, "module"),
     (lambda: attention_flops(0, 4), ValueError, "tokens"),
+    (lambda: AttentionMixer(4).attention_weights(torch.ones(1, 3, 2, 2)), ValueError, "channels"),
     (lambda: metaformer_flops("conv"), ValueError, "mixer"),
     (lambda: metaformer_flops("pool", image_size=9), ValueError, "image_size"),
     (lambda: pooling_mixer_flops(4, 4, 2, pool_size=1.5), TypeError, "pool_size"),

@@ -16,6 +16,9 @@ Every function here works on non-overlapping 2 x 2 blocks of a
   blocks from ``k`` linear features (principal components), the most that any
   linear map to ``k`` channels can keep;
 * :func:`pool_reconstruct`: the upsampled output of 2 x 2 max or average pooling;
+* :func:`fit_affine_decoder`: the least-squares affine map from some features
+  of each block back to the block (optionally of limited rank), the fair way to
+  compare what different features keep;
 * :func:`relative_error`: the squared error of a reconstruction as a fraction
   of the input's squared norm.
 """
@@ -146,6 +149,46 @@ def pool_reconstruct(x, mode):
     else:
         raise ValueError(f"pool_reconstruct: mode must be 'avg' or 'max', got mode={mode!r}")
     return pooled.repeat_interleave(2, dim=2).repeat_interleave(2, dim=3)
+
+
+def fit_affine_decoder(features, targets, rank=None):
+    r"""The affine map :math:`f \mapsto f W + b` with the smallest total squared error
+    :math:`\sum_i \lVert f_i W + b - t_i \rVert^2` over the rows of ``features`` and ``targets``.
+
+    Without ``rank`` it is ordinary least squares (``torch.linalg.lstsq`` on the
+    centred rows). With ``rank`` :math:`r`, the linear part is limited to rank
+    :math:`r`, which is the same as first reducing each row of ``features`` to
+    :math:`r` numbers by any linear map: the least-squares fit is projected on
+    the :math:`r` leading principal directions of its fitted values (reduced-rank
+    regression; with ``features == targets`` it is the principal component
+    reconstruction of :func:`pca_2x2`).
+
+    Args:
+        features: ``(n, k)`` floating-point tensor.
+        targets: ``(n, d)`` floating-point tensor with the same ``n``.
+        rank: None, or an int in ``0 .. min(k, d)``.
+
+    Returns:
+        ``(weight, bias)``: ``(k, d)`` and ``(d,)``, in float64.
+    """
+    for name, value in (("features", features), ("targets", targets)):
+        if not isinstance(value, torch.Tensor) or value.dim() != 2 or not value.is_floating_point():
+            raise ValueError(f"fit_affine_decoder: {name} must be a floating-point (n, k) tensor, got {value!r:.80}")
+    if features.shape[0] != targets.shape[0] or features.shape[0] == 0:
+        raise ValueError(f"fit_affine_decoder: features and targets must have the same, non-zero number of rows, "
+                         f"got {features.shape[0]} and {targets.shape[0]}")
+    if rank is not None:
+        rank = check_int("rank", rank, minimum=0, maximum=min(features.shape[1], targets.shape[1]),
+                         op="fit_affine_decoder")
+    f, t = features.double(), targets.double()
+    f_mean, t_mean = f.mean(0), t.mean(0)
+    weight = torch.linalg.lstsq(f - f_mean, t - t_mean, driver="gelsd").solution
+    if rank is not None:
+        fitted = (f - f_mean) @ weight
+        _, vectors = torch.linalg.eigh(fitted.T @ fitted)
+        leading = vectors.flip(1)[:, :rank]
+        weight = weight @ leading @ leading.T
+    return weight, t_mean - f_mean @ weight
 
 
 def relative_error(x, rebuilt):

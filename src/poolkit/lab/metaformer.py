@@ -50,7 +50,7 @@ class PoolingMixer(nn.Module):
     ``pool_size // 2`` that averages over the window's elements inside the map
     only (``count_include_pad=False``), minus the input. The input is
     subtracted because the block adds it back through its residual connection
-    (Yu et al., CVPR 2022, Eq. 4). No parameters.
+    (Yu et al., CVPR 2022). No parameters.
 
     Args:
         pool_size: odd window side, at least 1.
@@ -88,12 +88,20 @@ class AttentionMixer(nn.Module):
         self.qkv = nn.Linear(self.dim, 3 * self.dim)
         self.proj = nn.Linear(self.dim, self.dim)
 
-    def forward(self, x):
+    def _weights_and_values(self, x):
         _check_map("AttentionMixer", x, self.dim)
-        b, c, h, w = x.shape
         tokens = x.flatten(2).transpose(1, 2)                       # (B, N, C)
         q, k, v = self.qkv(tokens).chunk(3, dim=-1)
-        weights = torch.softmax(q @ k.transpose(1, 2) / math.sqrt(c), dim=-1)
+        return torch.softmax(q @ k.transpose(1, 2) / math.sqrt(x.shape[1]), dim=-1), v
+
+    def attention_weights(self, x):
+        """The ``(B, N, N)`` attention weights on the ``N = H W`` tokens of ``x``: row ``i``
+        holds how much token ``i``'s output takes from each token (each row sums to 1)."""
+        return self._weights_and_values(x)[0]
+
+    def forward(self, x):
+        weights, v = self._weights_and_values(x)
+        b, c, h, w = x.shape
         out = self.proj(weights @ v)
         return out.transpose(1, 2).reshape(b, c, h, w)
 
@@ -232,8 +240,9 @@ def metaformer(mixer, image_size=8, dim=16, depth=2, patch_size=2, classes=10, m
 
 def count_flops(module, x):
     """Floating-point operations of ``module(x)`` as ``torch.utils.flop_counter.FlopCounterMode``
-    counts them: two per multiply-add of the matrix products and convolutions, nothing for
-    anything else (pooling, normalisation, activations, softmax)."""
+    counts them: two per multiply-add of the matrix products and convolutions (and of a few
+    fused kernels such as fused attention), nothing for pooling, normalisation, activations,
+    the softmax or elementwise operations."""
     if not isinstance(module, nn.Module):
         raise TypeError(f"count_flops: module must be an nn.Module, got module={module!r}")
     from torch.utils.flop_counter import FlopCounterMode
