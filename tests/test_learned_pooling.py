@@ -7,7 +7,7 @@ from torch import nn
 
 from poolkit import nn as pnn
 from poolkit.lab.learned_pooling import (HEADS, ClsTokenEncoder, attention_map, attention_multiply_adds, backbone,
-                                         count_parameters, feature_maps, flatten_net, head_multiply_adds, head_net,
+                                         cls_row_multiply_adds, cls_row_output, count_parameters, feature_maps, flatten_net, head_multiply_adds, head_net,
                                          pooling_head, pooling_net)
 
 
@@ -57,6 +57,25 @@ def test_the_cls_token_encoder_is_the_first_output_of_one_encoder_layer():
     torch.testing.assert_close(enc(shuffled), enc(fmap), rtol=1e-5, atol=1e-5)
 
 
+def test_the_cls_row_alone_gives_the_encoder_output():
+    torch.manual_seed(2)
+    enc = ClsTokenEncoder(16, 2, 32).double()
+    fmap = torch.randn(3, 16, 4, 4, dtype=torch.float64)
+    torch.testing.assert_close(cls_row_output(enc, fmap), enc(fmap), rtol=1e-10, atol=1e-10)
+    with torch.no_grad():
+        enc.layer.linear2.weight.mul_(3.0)                   # a changed block changes both the same way
+    torch.testing.assert_close(cls_row_output(enc, fmap), enc(fmap), rtol=1e-10, atol=1e-10)
+
+
+def test_cls_row_multiply_adds():
+    e, n, f = 16, 16, 32
+    t = n + 1
+    assert cls_row_multiply_adds(e, n, f) == 2 * t * e * e + 2 * e * e + 2 * t * e + 2 * e * f == 10_784
+    # the row's cost is the full layer's minus the work on the other T - 1 rows
+    rest = (t - 1) * (2 * e * e + 2 * t * e + 2 * e * f)
+    assert cls_row_multiply_adds(e, n, f) == attention_multiply_adds("CLS", e, n, f) - rest
+
+
 def test_attention_maps_sum_to_one_with_the_mean_token():
     torch.manual_seed(2)
     fmap = torch.rand(3, 16, 4, 4)
@@ -101,6 +120,10 @@ def test_the_gem_head_learns_its_order():
     (lambda: attention_multiply_adds("CLS", 16, 0), ValueError, "tokens=0"),
     (lambda: attention_map(pooling_head("GAP", 16, 16), torch.zeros(1, 16, 4, 4)), TypeError, "head"),
     (lambda: feature_maps(nn.Linear(2, 2), torch.zeros(1, 2)), TypeError, "net"),
+    (lambda: cls_row_output(pooling_head("PMA", 16, 16), torch.zeros(1, 16, 4, 4)), TypeError, "encoder"),
+    (lambda: cls_row_output(ClsTokenEncoder(16), torch.zeros(16, 4, 4)), ValueError, "fmap"),
+    (lambda: cls_row_multiply_adds(16, 0), ValueError, "tokens=0"),
+    (lambda: cls_row_multiply_adds(16, 16, 2.5), TypeError, "dim_feedforward=2.5"),
 ])
 def test_refusals(call, error, words):
     with pytest.raises(error) as info:

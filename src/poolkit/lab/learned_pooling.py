@@ -17,6 +17,9 @@ heads that pool its last feature map in different ways.
 * :func:`head_multiply_adds`: the head's multiply-adds in matrix products, as
   ``torch.utils.flop_counter.FlopCounterMode`` counts them, and
   :func:`attention_multiply_adds`, the same counts from their formulas;
+* :func:`cls_row_output` and :func:`cls_row_multiply_adds`: a one-layer CLS
+  head computed on the CLS token's row alone (the only row it returns), and
+  the cost of that row;
 * :func:`attention_map`: where an attention head looks, as a map over the
   feature-map positions.
 """
@@ -237,6 +240,52 @@ def attention_multiply_adds(name, embed_dim, tokens, dim_feedforward=32):
         t = n + 1
         return 4 * t * e * e + 2 * t * t * e + 2 * t * e * f
     return 0
+
+
+def cls_row_output(encoder, fmap):
+    r"""The output of a :class:`ClsTokenEncoder` computed on the CLS token's row alone.
+
+    The encoder returns only the first row of its layer's output. In one
+    post-norm layer that row depends on the other tokens only through their
+    keys and values: the CLS token's query attends to all :math:`T` tokens,
+    then the residual, the first layer norm, the feed-forward block and the
+    second layer norm act on that one row. The other :math:`T - 1` rows the
+    full layer computes are thrown away.
+
+    Args:
+        encoder: a :class:`ClsTokenEncoder`.
+        fmap: feature maps ``(N, C, H, W)`` with ``C`` the encoder's ``embed_dim``.
+
+    Returns:
+        ``(N, C)``, equal to ``encoder(fmap)`` up to rounding.
+    """
+    if not isinstance(encoder, ClsTokenEncoder):
+        raise TypeError(f"cls_row_output: encoder must be a ClsTokenEncoder, got {type(encoder).__name__}")
+    if not (isinstance(fmap, torch.Tensor) and fmap.dim() == 4):
+        raise ValueError(f"cls_row_output: fmap must be a 4-d tensor (N, C, H, W), got fmap of "
+                         f"shape {tuple(getattr(fmap, 'shape', ()))}")
+    layer = encoder.layer
+    tokens = fmap.flatten(2).transpose(1, 2)
+    cls = encoder.cls.expand(len(tokens), -1, -1)
+    tokens = torch.cat([cls, tokens], 1)
+    attended = layer.self_attn(cls, tokens, tokens, need_weights=False)[0]
+    row = layer.norm1(cls + attended)
+    row = layer.norm2(row + layer.linear2(layer.activation(layer.linear1(row))))
+    return row[:, 0]
+
+
+def cls_row_multiply_adds(embed_dim, tokens, dim_feedforward=32):
+    r"""Multiply-adds of :func:`cls_row_output` per image, in its matrix products:
+    for :math:`T = L + 1` tokens of size :math:`E` and a feed-forward width :math:`F`,
+    keys and values of all tokens :math:`2TE^2`, the CLS query and the output
+    projection :math:`2E^2`, scores and weighted sum :math:`2TE`, and the
+    feed-forward block on one row :math:`2EF`.
+    """
+    e = check_int("embed_dim", embed_dim, minimum=1, op="cls_row_multiply_adds")
+    n = check_int("tokens", tokens, minimum=1, op="cls_row_multiply_adds")
+    f = check_int("dim_feedforward", dim_feedforward, minimum=1, op="cls_row_multiply_adds")
+    t = n + 1
+    return 2 * t * e * e + 2 * e * e + 2 * t * e + 2 * e * f
 
 
 def attention_map(head, fmap):
