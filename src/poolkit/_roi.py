@@ -229,18 +229,29 @@ def roi_pool(input, boxes, output_size, spatial_scale=1.0):
     empty = (row_last <= row_first)[:, :, None] | (col_last <= col_first)[:, None, :]
     lowest = torch.tensor(_LOWEST, dtype=input.dtype, device=input.device)
 
+    # Only the rows that some bin of a box reads are gathered: from the first bin's
+    # first row to the last bin's last (bins are in order), the same span for all
+    # boxes of a batch.
+    first_row = rows.amin((1, 2)) if rows.numel() else rows.new_zeros(rows.shape[0])
+    span = rows.amax((1, 2)) - first_row + 1 if rows.numel() else first_row + 1
+
     def pool(image, chosen):
         x = input[image]
         x = torch.where(x > lowest, x, lowest)                   # what torchvision's max never picks
-        per_col = x[:, :, cols[chosen]].masked_fill(~col_in[chosen], _LOWEST).max(-1).values   # (C, H, k, w)
+        start = first_row[chosen]
+        rel = torch.arange(int(span[chosen].max()), device=x.device)
+        taken = (start[:, None] + rel).clamp(max=height - 1)                                    # (k, R)
+        gathered = x[:, taken[:, :, None, None], cols[chosen][:, None]]                         # (C, k, R, w, J)
+        per_col = gathered.masked_fill(~col_in[chosen][:, None], _LOWEST).max(-1).values        # (C, k, R, w)
         box = torch.arange(chosen.shape[0], device=x.device)[:, None, None]
-        per_bin = per_col[:, rows[chosen], box, :]                                              # (C, k, h, I, w)
+        per_bin = per_col[:, box, rows[chosen] - start[:, None, None], :]                       # (C, k, h, I, w)
         per_bin = per_bin.masked_fill(~row_in[chosen][..., None], _LOWEST).max(-2).values     # (C, k, h, w)
         return per_bin.transpose(0, 1).masked_fill(empty[chosen][:, None], 0)
 
     widest_col = cols.shape[-1] if cols.numel() else 1
     widest_row = rows.shape[-1] if rows.numel() else 1
-    return _per_image(rois, pool, c * (height * w * (widest_col + 1) + h * widest_row * w + h * w))
+    tallest = int(span.max())
+    return _per_image(rois, pool, c * (tallest * w * (widest_col + 1) + h * widest_row * w + h * w))
 
 
 def _align_matrix(start, extent, pooled, grid, size):
@@ -338,11 +349,42 @@ def roi_align(input, boxes, output_size, spatial_scale=1.0, sampling_ratio=-1, a
     cols = _align_matrix(corners[:, 0], extent[:, 0], w, grid[:, 0], width)      # (K, w, W)
     count = (grid[:, 0] * grid[:, 1]).clamp(min=1).to(dtype)[:, None, None, None]
 
+    # Only the rows and columns that a box's samples read (with a non-zero weight) are
+    # gathered, the same span for all boxes of a batch.
+    row_start, row_span = _support(rows)
+    col_start, col_span = _support(cols)
+
     def align(image, chosen):
-        pooled = rows[chosen][:, None] @ input[image][None] @ cols[chosen][:, None].transpose(-1, -2)
+        r, r_index = _cropped(rows[chosen], row_start[chosen], int(row_span[chosen].max()), height)
+        q, q_index = _cropped(cols[chosen], col_start[chosen], int(col_span[chosen].max()), width)
+        crop = input[image][:, r_index[:, :, None], q_index[:, None, :]].transpose(0, 1)         # (k, C, R, Q)
+        pooled = r[:, None] @ crop @ q[:, None].transpose(-1, -2)
         return pooled / count[chosen]
 
-    return _per_image(rois, align, c * (h * width + h * w))
+    tallest, widest = int(row_span.max()), int(col_span.max())
+    return _per_image(rois, align, c * (tallest * widest + h * widest + h * w))
+
+
+def _support(matrix):
+    """For each box's ``(pooled, size)`` matrix of weights: the first position with a
+    non-zero weight, and how many positions reach to the last one (1 if none)."""
+    used = (matrix != 0).any(1)                                                   # (K, size)
+    size = used.shape[1]
+    first = used.int().argmax(1)
+    last = size - 1 - used.flip(1).int().argmax(1)
+    any_used = used.any(1)
+    first = torch.where(any_used, first, 0)
+    return first, torch.where(any_used, last - first + 1, 1)
+
+
+def _cropped(matrix, start, span, size):
+    """Columns ``start .. start + span - 1`` of each box's weight matrix, with their
+    positions on the map; positions past the map get weight 0 (and a valid index)."""
+    index = start[:, None] + torch.arange(span, device=matrix.device)                        # (k, span)
+    inside = index < size
+    index = torch.where(inside, index, size - 1)
+    weights = matrix.gather(2, index[:, None, :].expand(-1, matrix.shape[1], -1))
+    return weights * inside[:, None, :], index
 
 
 class RoIPool(nn.Module):
