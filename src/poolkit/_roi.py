@@ -35,10 +35,12 @@ drops a sample outside the map. Each box's output is therefore
 :math:`A_y X A_x^\top`, with :math:`A_y` an ``(h, H)`` matrix holding the summed
 row weights of each bin's samples and :math:`A_x` a ``(w, W)`` one, and
 autograd's gradient is the transpose: the bilinear weights, as torchvision's
-backward. The boxes are taken in batches whose intermediate tensors hold at
-most ``2**22`` elements (ROI Pool's hold ``C * H * w`` times the widest bin per
-box, ROI Align's ``C * h * W``), so memory does not grow with the number of
-boxes; the outputs and autograd's saved tensors are the only parts that do.
+backward. Each box reads only the rows (and for ROI Align the columns) that its
+bins reach: ROI Pool's intermediate tensors hold about ``C * rows * w`` times
+the widest bin per box, ROI Align's ``C * rows * columns``. The boxes are taken
+in batches of at most ``2**22`` such elements, so memory does not grow with
+the number of boxes; the outputs and autograd's saved tensors are the only
+parts that do.
 
 No gradient flows to the boxes, as in torchvision.
 """
