@@ -240,8 +240,8 @@ def metaformer(mixer, image_size=8, dim=16, depth=2, patch_size=2, classes=10, m
 
 def count_flops(module, x):
     """Floating-point operations of ``module(x)`` as ``torch.utils.flop_counter.FlopCounterMode``
-    counts them: two per multiply-add of the matrix products and convolutions (and of a few
-    fused kernels such as fused attention), nothing for pooling, normalisation, activations,
+    counts them: two per multiply-add of the matrix products and convolutions (and of the GPU
+    fused attention kernels, not the CPU one), nothing for pooling, normalisation, activations,
     the softmax or elementwise operations."""
     if not isinstance(module, nn.Module):
         raise TypeError(f"count_flops: module must be an nn.Module, got module={module!r}")
