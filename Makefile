@@ -28,13 +28,15 @@ install: $(STAMP)
 PYVER := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
 LOCK  := locks/py$(PYVER).txt
 
+# --no-compile: Python compiles each module on its first import instead of pip
+# compiling every file of every package (PyTorch's included) up front.
 $(STAMP): requirements.txt requirements-d2l.txt pyproject.toml $(LOCK)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -c 'import sys; sys.exit("%d.%d" % sys.version_info[:2] != "$(PYVER)")' || { \
 	  echo "$(VENV) runs Python $$($(BIN)/python -c 'import platform; print(platform.python_version())'), not $(PYTHON) ($(PYVER))."; \
 	  echo "Remove $(VENV) to rebuild it with $(PYTHON)."; exit 1; }
-	$(BIN)/python -m pip install --disable-pip-version-check -q -r requirements.txt -c $(LOCK)
-	$(BIN)/python -m pip install --disable-pip-version-check -q --no-deps -r requirements-d2l.txt -c $(LOCK)
+	$(BIN)/python -m pip install --disable-pip-version-check -q --no-compile -r requirements.txt -c $(LOCK)
+	$(BIN)/python -m pip install --disable-pip-version-check -q --no-compile --no-deps -r requirements-d2l.txt -c $(LOCK)
 	@touch $@
 
 $(LOCK):
@@ -56,11 +58,7 @@ lock:
 test-all-pythons:
 	scripts/test_all_pythons.sh
 
-# The speed chapter's nbval runs on one core; the strict build and the browser
-# tests mostly use one too, so they run side by side (-O: each one's output
-# is printed whole when it ends).
-test: unit nbval-portable
-	@$(MAKE) --no-print-directory -j2 -O nbval-native browser
+test: unit nbval book-strict browser
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope tests
@@ -69,7 +67,8 @@ unit: $(STAMP)
 # do not depend on the vector instructions of the machine that runs them (with
 # the native kernels, the networks trained in chapter 9 print other accuracies
 # on another CPU). The speed chapter alone runs on the native kernels, since
-# it times them; its timings are the only outputs nbval does not compare.
+# it times them. Timings (its own and one cell of chapter 14) are the only
+# outputs nbval does not compare.
 PORTABLE_CPU := ATEN_CPU_CAPABILITY=default MKL_CBWR=COMPATIBLE ONEDNN_MAX_CPU_ISA=SSE41
 NATIVE_CHAPTERS := chapters/10_speed.ipynb
 PORTABLE_CHAPTERS := $(filter-out $(NATIVE_CHAPTERS),$(wildcard chapters/*.ipynb))

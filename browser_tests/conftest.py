@@ -8,12 +8,15 @@ is ever downloaded here.
 
 Each page is loaded once, in a fresh browser context, and everything the tests
 need is recorded then: the requests the page made, failed requests, console
-errors, the state of its images, math and links, and a full-page screenshot in
-``_build/screenshots/``. The counts are printed at the end of the run.
+errors, the state of its images, math and links, and a screenshot in
+``_build/screenshots/``: of the first screenful, or of the whole page with
+``FULL_PAGE_SCREENSHOTS=1`` (which costs about two seconds a page). The counts
+are printed at the end of the run.
 """
 
 import functools
 import json
+import os
 import re
 import shutil
 import threading
@@ -37,6 +40,7 @@ CHROMIUM_ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
 VIEWPORT = {"width": 1440, "height": 900}
+FULL_PAGE = os.environ.get("FULL_PAGE_SCREENSHOTS") == "1"
 # Folders of the build that hold assets, not pages.
 NOT_PAGES = {"_static", "_sources", "_images"}
 
@@ -212,7 +216,7 @@ def load(browser, server, path, after=None, name=None):
         visit.images, visit.math, visit.links = facts["images"], facts["math"], facts["links"]
         visit.ids = set(facts["ids"])
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=screenshot_path(name or path), full_page=True)
+        page.screenshot(path=screenshot_path(name or path), full_page=FULL_PAGE)
         STATS.screenshots += 1
     finally:
         context.close()
