@@ -28,15 +28,13 @@ install: $(STAMP)
 PYVER := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
 LOCK  := locks/py$(PYVER).txt
 
-# --no-compile: Python compiles each module on its first import instead of pip
-# compiling every file of every package (PyTorch's included) up front.
 $(STAMP): requirements.txt requirements-d2l.txt pyproject.toml $(LOCK)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -c 'import sys; sys.exit("%d.%d" % sys.version_info[:2] != "$(PYVER)")' || { \
 	  echo "$(VENV) runs Python $$($(BIN)/python -c 'import platform; print(platform.python_version())'), not $(PYTHON) ($(PYVER))."; \
 	  echo "Remove $(VENV) to rebuild it with $(PYTHON)."; exit 1; }
-	$(BIN)/python -m pip install --disable-pip-version-check -q --no-compile -r requirements.txt -c $(LOCK)
-	$(BIN)/python -m pip install --disable-pip-version-check -q --no-compile --no-deps -r requirements-d2l.txt -c $(LOCK)
+	$(BIN)/python -m pip install --disable-pip-version-check -q -r requirements.txt -c $(LOCK)
+	$(BIN)/python -m pip install --disable-pip-version-check -q --no-deps -r requirements-d2l.txt -c $(LOCK)
 	@touch $@
 
 $(LOCK):
