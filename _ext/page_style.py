@@ -1,7 +1,8 @@
 """The book's own CSS, and lighter pages.
 
 * ``_static/book.css`` (from ``_ext/static/``): figures of cell outputs keep
-  their own colours in dark mode, on a white card (see the file);
+  their own colours in dark mode, on a white card; on a phone, long inline
+  formulas and code no longer get cut off or widen the page (see the file);
 * two of the theme's templates are used less a few lines, copied at each
   build into a templates folder that Sphinx searches before the theme's:
   - ``fontawesome.js`` (1.5 MB, which redraws each icon as an SVG) is no
