@@ -8,10 +8,10 @@ is ever downloaded here.
 
 Each page is loaded once, in a fresh browser context, and everything the tests
 need is recorded then: the requests the page made, failed requests, console
-errors, the state of its images, math and links, and a screenshot in
-``_build/screenshots/``: of the first screenful, or of the whole page with
-``FULL_PAGE_SCREENSHOTS=1`` (which costs about two seconds a page). The counts
-are printed at the end of the run.
+errors, the bytes of every response, the state of its images, math and links,
+and a screenshot in ``_build/screenshots/``: of the first screenful, or of the
+whole page with ``FULL_PAGE_SCREENSHOTS=1`` (which costs about two seconds a
+page). The counts are printed at the end of the run.
 """
 
 import functools
@@ -23,7 +23,7 @@ import threading
 from dataclasses import dataclass, field
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import pytest
 
@@ -129,6 +129,7 @@ class Visit:
     math: dict = field(default_factory=dict)
     links: list = field(default_factory=list)          # absolute hrefs of <a> elements
     ids: set = field(default_factory=set)              # ids and names in the live DOM
+    sizes: dict = field(default_factory=dict)          # bytes of each response, by URL
 
 
 def on_host(url, origin):
@@ -171,6 +172,27 @@ COLLECT = """async () => {
 }"""
 
 
+# The body of every response the page received, as the browser counted it (the
+# server sends files as they are, without compression).
+SIZES = """() => Object.fromEntries(
+  performance.getEntriesByType('navigation').concat(performance.getEntriesByType('resource'))
+             .map(e => [e.name, e.encodedBodySize]))"""
+
+
+def response_sizes(page, requests):
+    """Bytes of the response to each of ``requests``: the browser's own count, or,
+    for a page left by a redirect, the size of the file served."""
+    timed = page.evaluate(SIZES)
+    sizes = {}
+    for url in requests:
+        if url in timed:
+            sizes[url] = timed[url]
+        else:
+            file = HTML / unquote(urlsplit(url).path.lstrip("/"))
+            sizes[url] = file.stat().st_size if urlsplit(url).scheme == "http" and file.is_file() else 0
+    return sizes
+
+
 def screenshot_path(path):
     name = re.sub(r"\.html\b", "", path)
     return SCREENSHOTS / (re.sub(r"[^A-Za-z0-9_.-]+", "__", name).strip("_") + ".png")
@@ -187,7 +209,8 @@ def redirect_target(path):
 
 
 def load(browser, server, path, after=None, name=None):
-    """Open ``path`` in a fresh context, record everything, take a screenshot.
+    """Open ``path`` in a fresh context, record everything (the bytes of each
+    response too), take a screenshot.
 
     ``after(page)``, if given, runs once the page has loaded (its result is
     kept in ``Visit.after``); ``name`` names the screenshot instead of ``path``.
@@ -213,6 +236,7 @@ def load(browser, server, path, after=None, name=None):
         visit.final_url = page.url
         facts = page.evaluate(COLLECT)
         page.wait_for_load_state("networkidle")
+        visit.sizes = response_sizes(page, visit.requests)
         visit.images, visit.math, visit.links = facts["images"], facts["math"], facts["links"]
         visit.ids = set(facts["ids"])
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
