@@ -269,15 +269,20 @@
     }
 
     update() {
-      const { config: c, notes } = this.read();
-      this.config = c;
       const strideDefault = this.controls["stride-default"].checked;
+      const average = this.controls["op-avg"].checked;
       for (const a of ["h", "w"]) {
         this.controls[`stride-${a}`].disabled = strideDefault;
         if (strideDefault) this.controls[`stride-${a}`].value = this.controls[`kernel-${a}`].value;
-        this.controls[`dilation-${a}`].disabled = c.op === "avg";
+        this.controls[`dilation-${a}`].disabled = average;
       }
-      this.controls.count_include_pad.disabled = c.op !== "avg";
+      this.controls.count_include_pad.disabled = !average;
+      // An input event and the change event after it describe the same settings: draw once.
+      const key = JSON.stringify(Object.values(this.controls).map((c) => [c.value, c.checked]));
+      if (key === this.drawn) return;
+      this.drawn = key;
+      const { config: c, notes } = this.read();
+      this.config = c;
       if (c.op === "avg" && (this.controls["dilation-h"].value !== "1" || this.controls["dilation-w"].value !== "1")) {
         notes.push("avg_pool2d has no dilation; average pooling here uses none.");
       }
@@ -317,9 +322,10 @@
         for (const [a, what, edge] of [[rows, "row", "bottom"], [cols, "column", "right"]]) {
           if (a.dropped !== null) {
             notes.push(`ceil_mode: rounding up would give ${a.ceilCount} output ${what}s, but the last ` +
-              `window would start at ${what} ${a.dropped}, at or past ${a.n} + ${a.p} (input + padding), ` +
-              `in the ${edge} padding or beyond it. PyTorch drops such a window ` +
-              `(if (out ${MINUS} 1)\u00b7stride \u2265 in + pad: out ${MINUS}= 1), so the output has ${a.out} ${what}s.`);
+              `window would start at ${what} ${a.dropped}, after the input's last ${what} (${a.n - 1}): ` +
+              `in the ${edge} padding or beyond it. PyTorch drops such a window: if (out ${MINUS} 1)` +
+              `\u00b7stride \u2265 in + pad, out ${MINUS}= 1 (here ${(a.ceilCount - 1) * a.s} \u2265 ` +
+              `${a.n} + ${a.p}), so the output has ${a.out} ${what}s.`);
           }
         }
         const empty = this.values.flat().filter((v) => v.cells === 0).length;
@@ -371,7 +377,7 @@
           const padded = i >= -c.padding[0] && i < c.input[0] + c.padding[0] &&
             j >= -c.padding[1] && j < c.input[1] + c.padding[1];
           const td = el("td", {
-            class: inside ? "pe-in" : padded ? "pe-pad" : "pe-off",
+            class: inside ? "pe-in" : padded ? "pe-pad" : "pe-off", "data-i": i, "data-j": j,
             text: inside ? signed(VALUE(i, j)) : padded ? pad : "",
           });
           if (!inside && !padded) td.setAttribute("aria-label", "past the padding");
