@@ -9,12 +9,13 @@ JOBS   ?= 2
 ASSETS := node_modules/.installed
 NPM    := $(BIN)/npm
 
-.PHONY: help install lock test test-all-pythons unit nbval nbval-portable nbval-native book-strict browser book lab kernel execute bench clean
+.PHONY: help install lock test test-all-pythons unit nbval nbval-portable nbval-native book-strict browser book pdf lab kernel execute bench clean
 
 help:
 	@echo "make book      build the HTML book into _build/html"
+	@echo "make pdf       print the whole book as one PDF, _build/html/the-pooling-book.pdf (needs Chromium)"
 	@echo "make test      unit tests, nbval over every notebook, strict book build, browser tests"
-	@echo "make browser   build the book, then open every page in headless Chromium"
+	@echo "make browser   build the book and its PDF, then open every page in headless Chromium and check the PDF"
 	@echo "make lab       open the notebooks in JupyterLab with the book's environment"
 	@echo "make kernel    register the environment as a Jupyter kernel, 'Python (The Pooling Book)'"
 	@echo "make execute   re-run every notebook top to bottom in a fresh kernel, storing the outputs"
@@ -91,17 +92,31 @@ $(ASSETS): package.json package-lock.json | $(STAMP)
 # A clean, full rebuild in which any warning fails the build (no page left over
 # from an earlier build reaches the browser tests).
 book-strict: $(STAMP) $(ASSETS)
-	rm -rf _build/html _build/.doctrees _build/jupyter_execute
+	rm -rf _build/html _build/singlehtml _build/.doctrees _build/jupyter_execute
 	$(BIN)/jupyter-book build . --all -W -n --keep-going
 
+# The whole book as one PDF, _build/html/the-pooling-book.pdf, which the
+# introduction links: Sphinx's one-page build (_build/singlehtml; it reuses the
+# HTML build's parsed pages when there are any), printed by headless Chromium
+# (scripts/print_pdf.py). The browser tests print it too, from the strict build.
+SINGLEHTML := $(BIN)/jupyter-book build . --builder singlehtml
+PRINT_PDF  := $(BIN)/python scripts/print_pdf.py
+
+pdf: $(STAMP) $(ASSETS)
+	$(SINGLEHTML)
+	$(PRINT_PDF)
+
 # Every page of the build, served on 127.0.0.1 and opened in headless Chromium;
-# screenshots go to _build/screenshots/. The browser: $CHROMIUM, else one found
-# by browser_tests/find_chromium.py. Skipped, with one line saying so and how
-# to get one, when there is none.
+# screenshots go to _build/screenshots/. First the PDF is printed (the
+# introduction links it) and then checked by browser_tests/test_pdf.py. The
+# browser: $CHROMIUM, else one found by browser_tests/find_chromium.py.
+# Skipped, with one line saying so and how to get one, when there is none.
 browser: book-strict
 	@chromium=$$($(BIN)/python browser_tests/find_chromium.py); found=$$?; \
 	if [ $$found -eq 0 ]; then \
 	  echo "Browser tests with $$chromium"; \
+	  echo "$(SINGLEHTML) -W -n --keep-going && $(PRINT_PDF)"; \
+	  $(SINGLEHTML) -W -n --keep-going && CHROMIUM="$$chromium" $(PRINT_PDF) && \
 	  CHROMIUM="$$chromium" $(BIN)/python -m pytest -p no:cacheprovider -p no:xdist browser_tests; \
 	elif [ $$found -eq 1 ]; then \
 	  echo "BROWSER TESTS NOT RUN: $$chromium"; \

@@ -27,18 +27,13 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from find_chromium import HOW_TO_GET_ONE, find_chromium
+from find_chromium import CHROMIUM_ARGS, HOW_TO_GET_ONE, find_chromium
 
 ROOT = Path(__file__).resolve().parent.parent
 HTML = ROOT / "_build" / "html"
 SCREENSHOTS = ROOT / "_build" / "screenshots"
 HOST = "127.0.0.1"
 
-# Flags that keep Chromium from contacting any service of its own.
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 VIEWPORT = {"width": 1440, "height": 900}
 FULL_PAGE = os.environ.get("FULL_PAGE_SCREENSHOTS") == "1"
 # Folders of the build that hold assets, not pages.

@@ -30,6 +30,12 @@ PLAYWRIGHT_BUILDS = (
     ("chromium_headless_shell", ("chrome-headless-shell-linux64/chrome-headless-shell",
                                  "chrome-linux/headless_shell")),
 )
+# Flags that keep Chromium from contacting any service of its own (the browser
+# tests and scripts/print_pdf.py launch it with them).
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
 HOW_TO_GET_ONE = ("no Chromium found (looked at $CHROMIUM, " + ", ".join(ON_PATH) + " on PATH, "
                   "and Playwright's browsers): install one (apt-get install chromium, or "
                   ".venv/bin/playwright install chromium), or set CHROMIUM=/path/to/chrome")
