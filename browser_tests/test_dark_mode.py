@@ -51,7 +51,12 @@ INSPECT = """async () => {
   if (window.MathJax && MathJax.startup && MathJax.startup.promise) await MathJax.startup.promise;
   await document.fonts.ready;
   await (%(open)s)();
-  const rgba = s => {
+  const rgba = s => {                        // rgb(), rgba(), or color(srgb ...) from color-mix()
+    const srgb = s.match(/^color\\(srgb ([^)]+)\\)$/);
+    if (srgb) {
+      const p = srgb[1].split(/[ \\/]+/).filter(Boolean).map(Number);
+      return [p[0] * 255, p[1] * 255, p[2] * 255, p.length > 3 ? p[3] : 1];
+    }
     const m = s.match(/^rgba?\\(([^)]+)\\)$/);
     if (!m) throw new Error(`a colour this test cannot read: ${s}`);
     const p = m[1].split(/[ ,\\/]+/).filter(Boolean).map(Number);

@@ -132,7 +132,10 @@ def write_static(app, exception):
 
 
 def setup(app):
-    app.add_node(pool_explorer, html=(visit_html, None), latex=(skip, None), text=(skip, None),
+    # Handlers by builder name as well as by format: another extension that registers
+    # handlers for singlehtml stops Sphinx from falling back to those of the html format.
+    app.add_node(pool_explorer, html=(visit_html, None), singlehtml=(visit_html, None),
+                 dirhtml=(visit_html, None), latex=(skip, None), text=(skip, None),
                  man=(skip, None), texinfo=(skip, None))
     app.add_directive("pool-explorer", PoolExplorer)
     app.connect("html-page-context", add_files)
