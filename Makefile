@@ -59,8 +59,10 @@ test-all-pythons:
 
 test: unit nbval book-strict browser
 
+# Unit tests are handed out one by one (--dist load), not a module at a time: the
+# conformance module alone would otherwise hold one worker for most of the run.
 unit: $(STAMP)
-	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope tests
+	$(BIN)/python -m pytest -n $(JOBS) --dist load tests
 
 # The stored outputs are computed with PyTorch's portable CPU kernels, so that they
 # do not depend on the vector instructions of the machine that runs them (with
