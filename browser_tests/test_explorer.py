@@ -154,11 +154,14 @@ A11Y = """() => {
   return {
     unlabelled: controls.filter((c) => !c.labels.length && !c.getAttribute('aria-label')).map((c) => c.id),
     controls: controls.length,
-    live: root.querySelector('.pe-refusal').getAttribute('aria-live'),
+    refusalLive: root.querySelector('.pe-refusal').getAttribute('aria-live'),
     liveRole: root.querySelector('.pe-refusal').getAttribute('role'),
     rows: grid.querySelectorAll('[role=row]').length,
     tabbable: cells.filter((c) => c.tabIndex === 0).length,
-    selected: cells.filter((c) => c.getAttribute('aria-selected') === 'true').length,
+    active: cells.filter((c) => c.classList.contains('pe-active')).length,
+    selectable: cells.filter((c) => c.hasAttribute('aria-selected')).length,
+    live: Array.from(root.querySelectorAll('[aria-live]'), (e) => e.className),
+    detailHidden: root.querySelector('.pe-detail').getAttribute('aria-hidden'),
     labelled: Boolean(grid.getAttribute('aria-labelledby')),
     focusOutline: (() => { cells[0].focus(); return getComputedStyle(cells[0]).outlineStyle; })(),
   };
@@ -195,6 +198,12 @@ def explored(visits, fixture_cases):
         widget = page.locator(".pool-explorer").first
         widget.scroll_into_view_if_needed()
         facts = {"driven": (driven, seconds), "a11y": page.evaluate(A11Y)}
+        # Each number field's accessible name, holding its visible label "h" or "w".
+        facts["names"] = {
+            f"{name} {axis} ({word})": widget.get_by_role("spinbutton", name=f"{name} {axis} ({word})",
+                                                          exact=True).count()
+            for name in ("input", "kernel", "stride", "padding", "dilation")
+            for axis, word in (("h", "height"), ("w", "width"))}
         # Tab from the ceil_mode box: count_include_pad is disabled for max pooling,
         # so the next stop is the output grid's one tabbable cell; Ctrl+Home goes to its first.
         page.locator('.pool-explorer [data-param="ceil_mode"]').first.focus()
@@ -209,6 +218,16 @@ def explored(visits, fixture_cases):
         page.keyboard.press("ArrowDown")                       # stays in the last row
         facts["edge"] = page.evaluate(KEYS)
         widget.screenshot(path=screenshot_path("explorer__light"))
+        # The pointer rests on the last output cell while the kernel grows to 5 rows: the
+        # output keeps one row, and the window shown is the focused cell's, clamped to it.
+        errors = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.locator('.pool-explorer [role=gridcell]').last.hover()
+        hovered = page.evaluate(KEYS)
+        page.locator('.pool-explorer [data-param="kernel-h"]').first.fill("5")
+        facts["enlarged"] = dict(page.evaluate(KEYS), errors=errors[:], hovered=hovered)
+        page.locator('.pool-explorer [data-param="kernel-h"]').first.fill("3")
+        page.keyboard.press("Tab")
         # Dilation 2 by keyboard: select the field, type, and Tab away (a change event).
         page.locator('.pool-explorer [data-param="dilation-h"]').first.fill("2")
         page.keyboard.press("Tab")
@@ -248,8 +267,11 @@ def test_keyboard_accessibility_themes_and_phone_width(explored):
     facts = explored
     a11y = facts["a11y"]
     assert a11y["controls"] == 15 and not a11y["unlabelled"], a11y
-    assert (a11y["live"], a11y["liveRole"]) == ("polite", "status")
-    assert a11y["rows"] == 2 and a11y["tabbable"] == 1 and a11y["selected"] == 1 and a11y["labelled"]
+    assert (a11y["refusalLive"], a11y["liveRole"]) == ("polite", "status")
+    assert sorted(a11y["live"]) == ["pe-notes", "pe-refusal"] and a11y["detailHidden"] == "true", a11y
+    assert a11y["rows"] == 2 and a11y["tabbable"] == 1 and a11y["active"] == 1 and a11y["labelled"]
+    assert a11y["selectable"] == 0
+    assert set(facts["names"].values()) == {1}, facts["names"]
     assert a11y["focusOutline"] == "solid"
     # The chapter's example: 4 x 4 input, 3 x 3 window, stride 2, padding 1.
     window = lambda r0, c0: sorted([r0 + a, c0 + b] for a in range(3) for b in range(3))
@@ -260,6 +282,11 @@ def test_keyboard_accessibility_themes_and_phone_width(explored):
     assert facts["down"]["at"] == [1, 1] and sorted(facts["down"]["window"]) == window(1, 1)
     assert facts["edge"]["at"] == [1, 1]
     assert re.search(r"Output \(1, 1\) = \d", facts["down"]["detail"])
+    enlarged = facts["enlarged"]
+    assert facts["enlarged"]["hovered"]["detail"].startswith("Output (1, 1) = "), enlarged
+    assert not enlarged["errors"], enlarged
+    assert enlarged["detail"].startswith("Output (0, 1) = "), enlarged
+    assert sorted(enlarged["window"]) == sorted([r, c] for r in range(-1, 4) for c in range(1, 4))
     # Padding 2 with a 3-tall kernel is refused, in PyTorch's words, though dilation 2
     # makes the window span 5 rows: half the kernel is the stricter rule.
     assert facts["refused"]["kinds"] == "padding"
@@ -297,6 +324,17 @@ def test_the_second_chapter_opens_in_ceil_mode_with_the_dropped_windows(browser,
                   notes: root.querySelector('.pe-notes').textContent,
                   dropped: root.querySelectorAll('td.pe-dropped').length};
         }""")
+        # Average pooling keeps the notes' text: the live region is left as it was.
+        shown["rewritten"] = page.evaluate("""async () => {
+          const root = document.querySelector('.pool-explorer');
+          const changes = [];
+          const watch = new MutationObserver((m) => changes.push(...m));
+          watch.observe(root.querySelector('.pe-notes'), {childList: true, subtree: true, characterData: true});
+          root.querySelector('[data-param="op-avg"]').click();
+          await new Promise((done) => setTimeout(done, 50));
+          watch.disconnect();
+          return {changes: changes.length, avg: root.querySelector('[role=grid]').textContent.includes('.')};
+        }""")
     finally:
         context.close()
     assert not errors, errors
@@ -305,3 +343,4 @@ def test_the_second_chapter_opens_in_ceil_mode_with_the_dropped_windows(browser,
     assert (shown["rows"], shown["cols"]) == ("3", "3")
     assert shown["notes"].count("PyTorch drops such a window") == 2
     assert shown["dropped"] == 8                  # two 2 x 2 windows, drawn where they would start
+    assert shown["rewritten"] == {"changes": 0, "avg": True}, shown["rewritten"]

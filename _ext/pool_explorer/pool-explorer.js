@@ -61,7 +61,9 @@
   }
 
   // Every reason PyTorch has to refuse the arguments, in the order it checks them
-  // (so the first message is the one it raises).
+  // (so the first message is the one it raises). An axis whose padding breaks the
+  // span rule breaks the half-kernel rule too; the half-kernel reason names only the
+  // axes the span rule lets through, where it is the one that refuses.
   function refusals(c) {
     const reasons = [];
     const [n, k, s, p, d] = [c.input, c.kernel, c.stride, c.padding, c.dilation];
@@ -84,14 +86,16 @@
         });
       }
     }
-    if (!reasons.length && (p[0] > Math.floor(k[0] / 2) || p[1] > Math.floor(k[1] / 2))) {
-      const i = p[0] > Math.floor(k[0] / 2) ? 0 : 1;
+    const halfOnly = [0, 1].filter((i) => p[i] > Math.floor(k[i] / 2) &&
+      p[i] <= Math.floor(((k[i] - 1) * d[i] + 1) / 2));
+    if (halfOnly.length) {
       reasons.push({
         kind: "padding",
         message: `pad should be smaller than or equal to half of kernel size, but got ` +
           `padW = ${p[1]}, padH = ${p[0]}, kW = ${k[1]}, kH = ${k[0]}`,
-        why: `Padding ${p[i]} along the ${i === 0 ? "rows" : "columns"} is more than half the ` +
-          `kernel size ${k[i]}, rounded down (${Math.floor(k[i] / 2)}), whatever the dilation.`,
+        why: halfOnly.map((i) => `Padding ${p[i]} along the ${i === 0 ? "rows" : "columns"} is more ` +
+          `than half the kernel size ${k[i]}, rounded down (${Math.floor(k[i] / 2)}), whatever the ` +
+          `dilation.`).join(" "),
       });
     }
     if (s[0] > 0 && s[1] > 0) {
@@ -103,8 +107,13 @@
           kind: "output_size",
           message: `Given input size: (1x${n[0]}x${n[1]}). Calculated output size: ` +
             `(1x${rows.out}x${cols.out}). Output size is too small`,
-          why: `No window fits along the ${a === rows ? "rows" : "columns"}: the window spans ` +
-            `${a.span} cells, and the padded input has ${a.n + 2 * a.p}.`,
+          why: c.ceil_mode
+            ? `No window fits along the ${a === rows ? "rows" : "columns"}, even in ceil mode, where ` +
+              `a window may reach past the padded input by up to stride ${MINUS} 1 = ${a.s - 1} ` +
+              `cell${a.s === 2 ? "" : "s"}: the window spans ${a.span} cells, and the padded input ` +
+              `has ${a.n + 2 * a.p}.`
+            : `No window fits along the ${a === rows ? "rows" : "columns"}: the window spans ` +
+              `${a.span} cells, and the padded input has ${a.n + 2 * a.p}.`,
         });
       }
     }
@@ -190,9 +199,11 @@
             type: "number", id: `${id}-${name}-${axisName}`, "data-param": `${name}-${axisName}`,
             min: LIMITS[name][0], max: LIMITS[name][1], step: 1, value: initial[i],
             inputmode: "numeric", required: true,
+            // The accessible name holds the visible label, "h" or "w".
+            "aria-label": `${name} ${axisName} (${axisName === "h" ? "height" : "width"})`,
           });
           set.append(el("span", { class: "pe-number" },
-            el("label", { for: input.id, "aria-label": NAMES[name][i], text: axisName === "h" ? "h" : "w" }), input));
+            el("label", { for: input.id, text: axisName }), input));
           this.controls[`${name}-${axisName}`] = input;
         });
         form.append(set);
@@ -219,7 +230,9 @@
       this.inputBox = el("div", { class: "pe-scroll" });
       this.outputCaption = el("figcaption", { id: `${id}-output-caption` });
       this.outputBox = el("div", { class: "pe-scroll" });
-      this.detail = el("p", { class: "pe-detail", id: `${id}-detail`, "aria-live": "polite" });
+      // What the pointer's or the focused cell's window holds, for the eye; a screen reader
+      // hears the same text as the focused cell's name, so it is no live region.
+      this.detail = el("p", { class: "pe-detail", id: `${id}-detail`, "aria-hidden": "true" });
       const grids = el("div", { class: "pe-grids" },
         el("figure", { class: "pe-input" }, this.inputCaption, this.inputBox),
         el("figure", { class: "pe-output" }, this.outputCaption, this.outputBox));
@@ -232,19 +245,28 @@
       this.root.append(form, formula, this.refusal, this.notes, grids, this.detail, legend);
     }
 
-    // The configuration the controls describe, clamped to the explorer's ranges.
+    // Whether the widget ignores a pair's fields: the stride while it follows the kernel,
+    // the dilation for average pooling.
+    ignored(name) {
+      return (name === "stride" && this.controls["stride-default"].checked) ||
+        (name === "dilation" && this.controls["op-avg"].checked);
+    }
+
+    // The configuration the controls describe, clamped to the explorer's ranges; notes on
+    // the values it changed, but none on fields it ignores.
     read() {
       const notes = [];
       const number = (name, i) => {
+        const say = (text) => { if (!this.ignored(name)) notes.push(text); };
         const input = this.controls[`${name}-${i === 0 ? "h" : "w"}`];
         const [low, high] = LIMITS[name];
         const raw = input.value.trim() === "" ? NaN : Number(input.value);
         let v = Number.isFinite(raw) ? Math.round(raw) : low;
-        if (!Number.isFinite(raw)) notes.push(`${NAMES[name][i]} is not a number; using ${low}.`);
-        else if (v !== raw) notes.push(`${NAMES[name][i]} ${signed(raw)} is not an integer; using ${v}.`);
+        if (!Number.isFinite(raw)) say(`${NAMES[name][i]} is not a number; using ${low}.`);
+        else if (v !== raw) say(`${NAMES[name][i]} ${signed(raw)} is not an integer; using ${v}.`);
         if (v < low || v > high) {
           const to = Math.min(Math.max(v, low), high);
-          notes.push(`${NAMES[name][i]} ${signed(v)} is outside the explorer's range ${low}\u2013${high}; using ${to}.`);
+          say(`${NAMES[name][i]} ${signed(v)} is outside the explorer's range ${low}\u2013${high}; using ${to}.`);
           v = to;
         }
         return v;
@@ -263,7 +285,7 @@
       if (!target || target.type !== "number") return;
       const [name, axisName] = target.dataset.param.split("-");
       const used = this.config[name][axisName === "h" ? 0 : 1];
-      if (!(name === "dilation" && this.config.op === "avg") && target.value !== String(used)) {
+      if (!this.ignored(name) && target.value !== String(used)) {
         target.value = used;
       }
     }
@@ -290,18 +312,26 @@
       const reasons = refusals(c);
       this.reasons = reasons;
       this.root.dataset.state = reasons.length ? "refused" : "ok";
-      this.refusal.textContent = "";
-      this.refusal.removeAttribute("data-kinds");
-      this.refusal.removeAttribute("data-message");
+      // The live regions change only when their text does, so a screen reader does not
+      // read them again at each keystroke.
+      const refusal = [];
       if (reasons.length) {
         const fn = c.op === "max" ? "max_pool2d" : "avg_pool2d";
-        this.refusal.dataset.kinds = [...new Set(reasons.map((r) => r.kind))].join(" ");
-        this.refusal.dataset.message = reasons[0].message;
-        this.refusal.append(el("strong", { text: `PyTorch refuses these arguments.` }), " ",
-          `${fn} raises RuntimeError: `, el("code", { text: reasons[0].message }));
         const list = el("ul");
         for (const r of reasons) list.append(el("li", { text: r.why }));
-        this.refusal.append(list);
+        refusal.push(el("strong", { text: `PyTorch refuses these arguments.` }), " ",
+          `${fn} raises RuntimeError: `, el("code", { text: reasons[0].message }), list);
+      }
+      const refusalKey = JSON.stringify([c.op, reasons]);
+      if (refusalKey !== this.refusalKey) {
+        this.refusalKey = refusalKey;
+        this.refusal.removeAttribute("data-kinds");
+        this.refusal.removeAttribute("data-message");
+        if (reasons.length) {
+          this.refusal.dataset.kinds = [...new Set(reasons.map((r) => r.kind))].join(" ");
+          this.refusal.dataset.message = reasons[0].message;
+        }
+        this.refusal.replaceChildren(...refusal);
       }
 
       let rows = null, cols = null;
@@ -334,12 +364,17 @@
             `(dilation steps over every input cell): poolkit returns ${MINUS}\u221e there, as PyTorch does.`);
         }
       }
-      this.notes.textContent = "";
-      for (const text of notes) this.notes.append(el("li", { text }));
-      this.notes.hidden = notes.length === 0;
+      const notesKey = JSON.stringify(notes);
+      if (notesKey !== this.notesKey) {
+        this.notesKey = notesKey;
+        this.notes.replaceChildren(...notes.map((text) => el("li", { text })));
+        this.notes.hidden = notes.length === 0;
+      }
 
       const [outRows, outCols] = this.values ? [rows.out, cols.out] : [0, 0];
       this.active = [Math.min(this.active[0], Math.max(outRows - 1, 0)), Math.min(this.active[1], Math.max(outCols - 1, 0))];
+      // The output cells are drawn anew: the one under the pointer is gone with them.
+      this.hover = null;
       this.drawInput();
       this.drawOutput();
       this.highlight();
@@ -403,7 +438,7 @@
       this.outputCaption.textContent = `Output of ${fn}, ${rows} \u00d7 ${cols}`;
       const grid = el("div", {
         class: "pe-grid pe-out-grid", role: "grid", "aria-labelledby": this.outputCaption.id,
-        "aria-describedby": this.detail.id, "aria-rowcount": rows, "aria-colcount": cols,
+        "aria-rowcount": rows, "aria-colcount": cols,
         "data-rows": rows, "data-cols": cols,
       });
       grid.style.gridTemplateColumns = `repeat(${cols}, var(--pe-cell))`;
@@ -414,7 +449,7 @@
           const cell = el("div", {
             role: "gridcell", class: "pe-out", tabindex: -1, "aria-colindex": col + 1,
             "data-r": r, "data-c": col, "data-value": String(v.value), text: show(v.value),
-            "aria-label": `output row ${r}, column ${col}: ${show(v.value)}`,
+            "aria-label": this.explain(r, col),
           });
           cell.addEventListener("focus", () => { this.active = [r, col]; this.highlight(); });
           cell.addEventListener("pointerenter", () => { this.hover = [r, col]; this.highlight(); });
@@ -461,14 +496,19 @@
       this.outputCells.flat().forEach((cell) => {
         const mine = Number(cell.dataset.r) === this.active[0] && Number(cell.dataset.c) === this.active[1];
         cell.tabIndex = mine ? 0 : -1;
-        cell.setAttribute("aria-selected", mine ? "true" : "false");
+        cell.classList.toggle("pe-active", mine);
         cell.classList.toggle("pe-hover", Boolean(this.hover) &&
           Number(cell.dataset.r) === this.hover[0] && Number(cell.dataset.c) === this.hover[1]);
       });
       const [r, col] = this.hover || this.active;
-      const starts = [r * this.rows.s - this.rows.p, col * this.cols.s - this.cols.p];
-      this.mark(starts, "pe-win", "pe-gap");
-      this.describe(r, col, starts);
+      this.mark(this.starts(r, col), "pe-win", "pe-gap");
+      const text = this.explain(r, col);
+      if (this.detail.textContent !== text) this.detail.textContent = text;
+    }
+
+    // Where the window of output cell (r, col) starts, in input rows and columns.
+    starts(r, col) {
+      return [r * this.rows.s - this.rows.p, col * this.cols.s - this.cols.p];
     }
 
     // Marks the cells of a window starting at `starts`, and the cells dilation skips.
@@ -485,9 +525,12 @@
       }
     }
 
-    describe(r, col, starts) {
+    // What output cell (r, col) holds and how it was found: the text under the grids and
+    // the cell's accessible name.
+    explain(r, col) {
       const c = this.config;
       const v = this.values[r][col];
+      const starts = this.starts(r, col);
       const list = (start, k, d) => Array.from({ length: k }, (_, a) => signed(start + a * d)).join(", ");
       const where = `rows ${list(starts[0], c.kernel[0], c.dilation[0])} and columns ` +
         `${list(starts[1], c.kernel[1], c.dilation[1])}`;
@@ -501,10 +544,13 @@
       } else {
         const counted = c.count_include_pad ? "the window's cells inside the padded input"
           : "the window's cells inside the input (count_include_pad=False)";
-        text = `Output (${r}, ${col}) = ${signed(v.sum)} / ${v.divisor} = ${show(v.value)}: the sum of ` +
+        // "=" when the value shown is exact, "\u2248" when it is rounded.
+        const exact = Number(show(v.value).replace(MINUS, "-")) === v.value;
+        text = `Output (${r}, ${col}) = ${signed(v.sum)} / ${v.divisor} ${exact ? "=" : "\u2248"} ` +
+          `${show(v.value)}: the sum of ` +
           `its window (${where}; padding adds 0), divided by the number of ${counted}.`;
       }
-      if (this.detail.textContent !== text) this.detail.textContent = text;
+      return text;
     }
   }
 
