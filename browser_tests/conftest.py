@@ -19,20 +19,18 @@ import json
 import os
 import re
 import shutil
-import threading
 from dataclasses import dataclass, field
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
 
 from find_chromium import CHROMIUM_ARGS, HOW_TO_GET_ONE, find_chromium
+from local_server import HOST, serve
 
 ROOT = Path(__file__).resolve().parent.parent
 HTML = ROOT / "_build" / "html"
 SCREENSHOTS = ROOT / "_build" / "screenshots"
-HOST = "127.0.0.1"
 
 VIEWPORT = {"width": 1440, "height": 900}
 FULL_PAGE = os.environ.get("FULL_PAGE_SCREENSHOTS") == "1"
@@ -51,18 +49,6 @@ def book_pages():
     )
 
 
-class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):
-        pass
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request, client_address):
-        pass                      # a browser that drops a connection early is no test failure
-
-
 @dataclass
 class Stats:
     pages: int = 0
@@ -77,12 +63,8 @@ STATS = Stats()
 
 @pytest.fixture(scope="session")
 def server():
-    httpd = _Server((HOST, 0), functools.partial(_QuietHandler, directory=str(HTML)))
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://{HOST}:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    with serve(HTML) as origin:
+        yield origin
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -23,14 +23,11 @@ complete, so a failed run leaves no half-written PDF.
 """
 
 import argparse
-import functools
 import html
 import os
 import re
 import sys
-import threading
 import time
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import yaml
@@ -38,11 +35,11 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "browser_tests"))
 from find_chromium import CHROMIUM_ARGS, HOW_TO_GET_ONE, find_chromium  # noqa: E402
+from local_server import serve  # noqa: E402
 
 SOURCE = ROOT / "_build" / "singlehtml"
 OUTPUT = ROOT / "_build" / "html" / "the-pooling-book.pdf"
 STYLE = Path(__file__).with_name("print_pdf.css")
-HOST = "127.0.0.1"
 MARGIN = {"top": "14mm", "bottom": "16mm", "left": "15mm", "right": "15mm"}
 LOAD_TIMEOUT_MS = 300_000
 # About the width of the printed text, so that heights measured on screen are
@@ -112,18 +109,6 @@ FOOTER = """<div style="width: 100%; font-size: 8pt; color: #444; padding: 0 15m
 </div>"""
 
 
-class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):
-        pass
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request, client_address):
-        pass
-
-
 def book_metadata():
     """The title and author in _config.yml, and the root page's name in _toc.yml."""
     config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
@@ -155,13 +140,10 @@ def print_pdf(source, output, chromium):
                          "`jupyter-book build . --builder singlehtml` first (`make pdf` does)")
     from playwright.sync_api import sync_playwright
 
-    httpd = _Server((HOST, 0), functools.partial(_QuietHandler, directory=str(source)))
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    origin = f"http://{HOST}:{httpd.server_address[1]}"
     off_host, errors, times = [], [], {}
     partial = output.with_name(output.name + ".part")
     try:
-        with sync_playwright() as playwright:
+        with serve(source) as origin, sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
             try:
                 context = browser.new_context(color_scheme="light", viewport=VIEWPORT)
@@ -196,8 +178,6 @@ def print_pdf(source, output, chromium):
         os.replace(partial, output)
     finally:
         partial.unlink(missing_ok=True)
-        httpd.shutdown()
-        httpd.server_close()
     return facts, times
 
 
