@@ -128,3 +128,35 @@ def test_torch_runs_on_its_own_threads_again_afterwards():
 def test_an_unknown_refusal_is_an_error():
     with pytest.raises(ValueError, match="unexpected refusal"):
         cases._kind("something else went wrong")
+
+
+def test_what_chapter_4_says_of_its_explorer_holds():
+    """Chapter 4's starting configuration (5 x 5, kernel 2, stride 2, padding 1, ceil
+    mode) and the prose beside it: floor mode gives the same 3 x 3 output; with
+    average pooling, count_include_pad changes only the top row and the left column;
+    a 1 x 1 input with kernel 2, padding 1 and dilation 2 has a window of padding alone."""
+    import nbformat
+
+    import poolkit.functional as P
+
+    nb = nbformat.read(EXT.parent / "chapters" / "04_shapes_and_edge_cases.ipynb", as_version=4)
+    (cell,) = [c.source for c in nb.cells if c.cell_type == "markdown" and "{pool-explorer}" in c.source]
+    options = dict(line[1:].split(":", 1) for line in cell.split("```{pool-explorer}")[1].splitlines()
+                   if line.startswith(":"))
+    assert {k: v.strip() for k, v in options.items()} == {
+        "op": "max", "input": "5 5", "kernel": "2", "stride": "2", "padding": "1", "ceil-mode": ""}
+    assert "floor mode gives the same" in cell and "only those of the top row and the left" in cell
+
+    x = cases.input_tensor(5, 5)
+    ceil = P.max_pool2d(x, 2, 2, 1, ceil_mode=True)
+    floor = P.max_pool2d(x, 2, 2, 1, ceil_mode=False)
+    assert ceil.shape[-2:] == floor.shape[-2:] == (3, 3)
+    assert _axis(5, 2, 2, 1, 1, True) == (3, True)                   # ceil mode drops a window
+    changed = P.avg_pool2d(x, 2, 2, 1, ceil_mode=True, count_include_pad=True) != \
+        P.avg_pool2d(x, 2, 2, 1, ceil_mode=True, count_include_pad=False)
+    border = torch.zeros(3, 3, dtype=torch.bool)
+    border[0, :] = border[:, 0] = True
+    assert torch.equal(changed[0, 0], border)
+
+    alone = P.max_pool2d(cases.input_tensor(1, 1), 2, padding=1, dilation=2)   # stride = kernel
+    assert alone.shape[-2:] == (1, 1) and alone.item() == -math.inf   # its one window reads only padding
