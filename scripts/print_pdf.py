@@ -132,8 +132,9 @@ def problems(facts):
     return found
 
 
-def print_pdf(source, output, chromium):
-    title, author, root = book_metadata()
+def print_pdf(source, output, chromium, title=None):
+    book_title, author, root = book_metadata()
+    title = title or book_title
     page_file = source / f"{root}.html"
     if not page_file.is_file():
         raise SystemExit(f"{page_file} does not exist: build the book with "
@@ -185,14 +186,24 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--source", type=Path, default=SOURCE, help="the singlehtml build (default: %(default)s)")
     parser.add_argument("--output", type=Path, default=OUTPUT, help="the PDF to write (default: %(default)s)")
+    parser.add_argument("--edition", choices=["en", "zh"], default="en",
+                        help="zh: the Chinese edition, from _build/singlehtml/zh into _build/html/zh/")
     args = parser.parse_args(argv)
+    title = None
+    if args.edition == "zh":
+        sys.path.insert(0, str(ROOT / "scripts"))
+        from build_edition import TITLE as title
+        if args.source == SOURCE:
+            args.source = SOURCE / "zh"
+        if args.output == OUTPUT:
+            args.output = OUTPUT.parent / "zh" / OUTPUT.name
     try:
         chromium = find_chromium()
     except ValueError as error:
         raise SystemExit(str(error))
     if chromium is None:
         raise SystemExit(HOW_TO_GET_ONE)
-    facts, times = print_pdf(args.source.resolve(), args.output.resolve(), chromium)
+    facts, times = print_pdf(args.source.resolve(), args.output.resolve(), chromium, title)
     size = args.output.stat().st_size
     shown = os.path.relpath(args.output.resolve())
     print(f"{shown}: {size / 1e6:.1f} MB; {facts['math']} formulas, {facts['images']} images, "
