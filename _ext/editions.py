@@ -15,6 +15,9 @@ build, so that every page has its counterpart at the same path:
   English one (the code and outputs are those of this page, the text is not);
 * the ``{book-pdf}`` directive links the PDF of the edition it is built in,
   in that edition's words;
+* a quoted sentence of the (Chinese) source notes is followed in English by
+  its translation, in a ``:::{div} note-translation`` block; the Chinese
+  edition leaves that block out, since it would repeat the quote;
 * glue roles work in translated text. Sphinx parses each translation as a
   small document of its own, which myst-nb 1.4 reads as plain MyST without the
   notebook's glue data, so that ``{glue:text}`name``` in a translation finds
@@ -115,6 +118,19 @@ class KeepGlueData(SphinxTransform):
             self.env.temp_data["book_glue_data"] = json.loads(path.read_text(encoding="utf-8"))
 
 
+class DropNoteTranslations(SphinxTransform):
+    """In the Chinese edition, leave out the English renderings of the notes' quotes."""
+
+    default_priority = 30    # after sphinx.transforms.i18n.Locale (20)
+
+    def apply(self):
+        if _language(self.config) != "zh_CN":
+            return
+        for node in list(self.document.findall(nodes.container)):
+            if "note-translation" in node["classes"]:
+                node.parent.remove(node)
+
+
 def glue_in_translations():
     from myst_nb.ext.glue import directives, roles, utils
 
@@ -153,6 +169,7 @@ def setup(app):
     app.connect("html-page-context", label_download, priority=600)
     app.add_directive("book-pdf", BookPdf)
     app.add_transform(KeepGlueData)
+    app.add_transform(DropNoteTranslations)
     glue_in_translations()
     app.add_js_file("edition-switch.js", defer="defer")
     return {"parallel_read_safe": True, "parallel_write_safe": True}
