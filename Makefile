@@ -9,13 +9,14 @@ JOBS   ?= 2
 ASSETS := node_modules/.installed
 NPM    := $(BIN)/npm
 
-.PHONY: help install lock test test-all-pythons unit nbval nbval-portable nbval-native book-strict browser book pdf lab kernel execute bench clean
+.PHONY: help install lock test test-all-pythons unit nbval nbval-portable nbval-native book-strict browser book pdf translations lab kernel execute bench clean
 
 help:
-	@echo "make book      build the HTML book into _build/html"
-	@echo "make pdf       print the whole book as one PDF, _build/html/the-pooling-book.pdf (needs Chromium)"
+	@echo "make book      build the HTML book into _build/html, and its Chinese edition into _build/html/zh"
+	@echo "make pdf       print each edition as one PDF, _build/html/the-pooling-book.pdf and _build/html/zh/the-pooling-book.pdf (needs Chromium)"
+	@echo "make translations   after an English change: refresh the Chinese catalogs, locale/zh_CN/LC_MESSAGES/*.po"
 	@echo "make test      unit tests, nbval over every notebook, strict book build, browser tests"
-	@echo "make browser   build the book and its PDF, then open every page in headless Chromium and check the PDF"
+	@echo "make browser   build both editions and their PDFs, then open every page in headless Chromium and check the PDFs"
 	@echo "make lab       open the notebooks in JupyterLab with the book's environment"
 	@echo "make kernel    register the environment as a Jupyter kernel, 'Python (The Pooling Book)'"
 	@echo "make execute   re-run every notebook top to bottom in a fresh kernel, storing the outputs"
@@ -94,11 +95,16 @@ $(ASSETS): package.json package-lock.json | $(STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" $(NPM) ci --no-audit --no-fund
 	@touch $@
 
-# A clean, full rebuild in which any warning fails the build (no page left over
-# from an earlier build reaches the browser tests).
+# A clean, full rebuild of both editions in which any warning fails the build
+# (no page left over from an earlier build reaches the browser tests). The
+# Chinese edition (scripts/build_edition.py) is the same sources with the
+# translations of locale/zh_CN/, in _build/html/zh/.
+BUILD_ZH := $(BIN)/python scripts/build_edition.py
+
 book-strict: $(STAMP) $(ASSETS)
-	rm -rf _build/html _build/singlehtml _build/.doctrees _build/jupyter_execute
+	rm -rf _build/html _build/singlehtml _build/.doctrees _build/.doctrees-zh _build/jupyter_execute
 	$(BIN)/jupyter-book build . --all -W -n --keep-going
+	$(BUILD_ZH) --strict
 
 # The whole book as one PDF, _build/html/the-pooling-book.pdf, which the
 # introduction links: Sphinx's one-page build (_build/singlehtml; it reuses the
@@ -110,6 +116,8 @@ PRINT_PDF  := $(BIN)/python scripts/print_pdf.py
 pdf: $(STAMP) $(ASSETS)
 	$(SINGLEHTML)
 	$(PRINT_PDF)
+	$(BUILD_ZH) --builder singlehtml
+	$(PRINT_PDF) --edition zh
 
 # Every page of the build, served on 127.0.0.1 and opened in headless Chromium;
 # screenshots go to _build/screenshots/. First the PDF is printed (the
@@ -120,8 +128,9 @@ browser: book-strict
 	@chromium=$$($(BIN)/python browser_tests/find_chromium.py); found=$$?; \
 	if [ $$found -eq 0 ]; then \
 	  echo "Browser tests with $$chromium"; \
-	  echo "$(SINGLEHTML) -W -n --keep-going && $(PRINT_PDF)"; \
+	  echo "$(SINGLEHTML) -W -n --keep-going && $(PRINT_PDF), and the same for the Chinese edition"; \
 	  $(SINGLEHTML) -W -n --keep-going && CHROMIUM="$$chromium" $(PRINT_PDF) && \
+	  $(BUILD_ZH) --builder singlehtml --strict && CHROMIUM="$$chromium" $(PRINT_PDF) --edition zh && \
 	  CHROMIUM="$$chromium" $(BIN)/python -m pytest -p no:cacheprovider -p no:xdist browser_tests; \
 	elif [ $$found -eq 1 ]; then \
 	  echo "BROWSER TESTS NOT RUN: $$chromium"; \
@@ -131,7 +140,15 @@ browser: book-strict
 
 book: $(STAMP) $(ASSETS)
 	$(BIN)/jupyter-book build .
-	@echo "Front page: $(CURDIR)/_build/html/index.html"
+	$(BUILD_ZH)
+	@echo "Front page: $(CURDIR)/_build/html/index.html (中文版: $(CURDIR)/_build/html/zh/index.html)"
+
+# After the English text changed: extract its messages again and merge them
+# into the Chinese catalogs (new ones untranslated, changed ones fuzzy with
+# their previous English beside them). tests/test_translations.py fails until
+# every one is translated (README, "Translating").
+translations: $(STAMP)
+	$(BIN)/python scripts/update_translations.py
 
 lab: $(STAMP)
 	env $(PORTABLE_CPU) $(BIN)/jupyter lab chapters

@@ -18,6 +18,15 @@ build, so that every page has its counterpart at the same path:
 * a quoted sentence of the (Chinese) source notes is followed in English by
   its translation, in a ``:::{div} note-translation`` block; the Chinese
   edition leaves that block out, since it would repeat the quote;
+* the captions of the table of contents (the book's parts, from _toc.yml)
+  are translated too: sphinx-external-toc puts them in after Sphinx's
+  translation has run, so a later transform looks them up in the root page's
+  catalog;
+* interface text that the themes leave in English is translated: what they
+  pass through gettext, by ``_ext/locale``; the few attributes that
+  sphinx-book-theme's templates write in English without it, in the written
+  pages (``UNTRANSLATED``); and the theme's "Print to PDF" is given
+  simplified characters;
 * glue roles work in translated text. Sphinx parses each translation as a
   small document of its own, which myst-nb 1.4 reads as plain MyST without the
   notebook's glue data, so that ``{glue:text}`name``` in a translation finds
@@ -45,6 +54,20 @@ PDF_SENTENCE = {
 }
 NOTEBOOK_TEXT = {
     "zh_CN": ("英文 .ipynb", "下载本章的 notebook：代码和输出与本页相同，文字是英文原文"),
+}
+# sphinx-book-theme's zh_CN catalog says 列印成 PDF, in Taiwan's usage.
+PRINT_TEXT = {"zh_CN": "打印为 PDF"}
+
+
+# Attributes that sphinx-book-theme 1.3's templates write in English without
+# passing them through gettext, as they appear in the written pages.
+UNTRANSLATED = {
+    "zh_CN": {
+        'title="Toggle primary sidebar"': 'title="显示或隐藏左侧边栏"',
+        'title="Toggle secondary sidebar"': 'title="显示或隐藏右侧边栏"',
+        '<nav class="bd-links bd-docs-nav" aria-label="Main">': '<nav class="bd-links bd-docs-nav" aria-label="主导航">',
+        '<nav aria-label="Page">': '<nav aria-label="本页导航">',
+    },
 }
 
 
@@ -89,6 +112,31 @@ def label_download(app, pagename, templatename, context, doctree):
                 if button.get("label") in ("download-notebook-button", "download-source-button") \
                         and str(button.get("text", "")).endswith(".ipynb"):
                     button["text"], button["tooltip"] = text, tooltip
+                if button.get("label") == "download-pdf-button" and language in PRINT_TEXT:
+                    button["tooltip"] = PRINT_TEXT[language]
+
+
+def translate_theme_attributes(app, exception):
+    """Put the Chinese of ``UNTRANSLATED`` into every page written."""
+    from sphinx.errors import ExtensionError
+
+    replacements = UNTRANSLATED.get(_language(app.config))
+    if exception is not None or not replacements or app.builder.format != "html":
+        return
+    found = set()
+    for page in Path(app.outdir).rglob("*.html"):
+        if "_static" in page.relative_to(app.outdir).parts:
+            continue
+        text = original = page.read_text(encoding="utf-8")
+        for english, chinese in replacements.items():
+            if english in text:
+                found.add(english)
+                text = text.replace(english, chinese)
+        if text != original:
+            page.write_text(text, encoding="utf-8")
+    if app.builder.name == "html" and found != set(replacements):
+        raise ExtensionError(f"the theme no longer writes {sorted(set(replacements) - found)}: "
+                             "update UNTRANSLATED in _ext/editions.py")
 
 
 class BookPdf(SphinxDirective):
@@ -116,6 +164,29 @@ class KeepGlueData(SphinxTransform):
         path = Path(self.env.mystnb_config.output_folder, *f"{self.env.docname}.glue.json".split("/"))
         if path.exists():
             self.env.temp_data["book_glue_data"] = json.loads(path.read_text(encoding="utf-8"))
+
+
+class TranslateTocCaptions(SphinxTransform):
+    """Translate the captions of the toctrees that sphinx-external-toc inserts."""
+
+    default_priority = 110   # after sphinx_external_toc's InsertToctrees (100)
+
+    def apply(self):
+        from sphinx import addnodes
+        from sphinx.locale import init as init_locale
+        from sphinx.util.i18n import docname_to_domain
+
+        if _language(self.config) == "en":
+            return
+        toctrees = [n for n in self.document.findall(addnodes.toctree) if n.get("caption")]
+        if not toctrees:
+            return
+        domain = docname_to_domain(self.env.docname, self.config.gettext_compact)
+        dirs = [str(Path(self.env.srcdir, d)) for d in self.config.locale_dirs]
+        catalog, found = init_locale(dirs, self.config.language, domain)
+        if found:
+            for toctree in toctrees:
+                toctree["caption"] = catalog.gettext(toctree["caption"])
 
 
 class DropNoteTranslations(SphinxTransform):
@@ -167,9 +238,11 @@ def setup(app):
     # buttons (501).
     app.connect("html-page-context", add_switch, priority=400)
     app.connect("html-page-context", label_download, priority=600)
+    app.connect("build-finished", translate_theme_attributes)
     app.add_directive("book-pdf", BookPdf)
     app.add_transform(KeepGlueData)
     app.add_transform(DropNoteTranslations)
+    app.add_transform(TranslateTocCaptions)
     glue_in_translations()
     app.add_js_file("edition-switch.js", defer="defer")
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -179,10 +179,14 @@ REFRESH = re.compile(r'<meta http-equiv="Refresh" content="0; url=([^"]+)"', re.
 
 
 def redirect_target(path):
-    """Where a redirect page (index.html) sends the reader, or None."""
+    """Where a redirect page (index.html) sends the reader, as a path from the
+    top of the build (zh/index.html sends to zh/intro.html), or None."""
     file = HTML / path.split("?")[0]
     match = REFRESH.search(file.read_text(encoding="utf-8")) if file.is_file() else None
-    return match.group(1) if match else None
+    if match is None:
+        return None
+    folder = path.split("?")[0].rpartition("/")[0]
+    return f"{folder}/{match.group(1)}" if folder else match.group(1)
 
 
 def load(browser, server, path, after=None, name=None):

@@ -27,7 +27,11 @@ import pytest
 from conftest import SCREENSHOTS, book_pages, screenshot_path
 from test_pages import source_math, toc_pages
 
-TOC = toc_pages()
+# The pages of _toc.yml, and of the Chinese edition, which shares their CSS and
+# figures, the front page and chapters with the explorer, tables, figures and
+# solutions (a wrong colour of Chinese text would show there).
+TOC = toc_pages() + ["zh/intro.html", "zh/chapters/03_padding_and_stride.html", "zh/chapters/06_summary.html",
+                     "zh/chapters/12_equivariance.html"]
 MIN_CONTRAST = 4.5          # WCAG 2 AA, normal text
 MIN_CONTRAST_LARGE = 3.0    # WCAG 2 AA, large text (24 px, or 18.67 px bold)
 MIN_FIGURE_BACKDROP = 0.8   # relative luminance of what shows through a figure
@@ -222,7 +226,7 @@ def phone(browser):
 # The front page, and chapters with a long inline formula (3), a long code
 # literal (13) and a long word in the title of the next chapter (14).
 PHONE_PAGES = ["intro.html", "chapters/03_padding_and_stride.html", "chapters/13_when_pooling_hurts.html",
-               "chapters/14_learned_pooling.html"]
+               "chapters/14_learned_pooling.html", "zh/intro.html", "zh/chapters/03_padding_and_stride.html"]
 
 
 @pytest.mark.parametrize("path", PHONE_PAGES)

@@ -118,7 +118,8 @@ def test_only_pages_with_the_explorer_load_its_files():
         assert ("pool-explorer.js" in text) == has_widget, path
         assert ("pool-explorer.css" in text) == has_widget, path
         users += [path] * has_widget
-    assert users == [PAGE, SECOND]
+    # In both editions.
+    assert users == [PAGE, SECOND, f"zh/{PAGE}", f"zh/{SECOND}"]
 
 
 def test_the_explorer_agrees_with_poolkit_on_every_configuration(explored, fixture_cases):

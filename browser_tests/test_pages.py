@@ -4,6 +4,10 @@ For each page: no console error; every request goes to the book's own server on
 127.0.0.1 and succeeds; every image loads; every formula of the source is
 typeset by MathJax and no raw TeX is left in the text; every internal link and
 anchor resolves. The search page must find "stride".
+
+The Chinese edition, in zh/, is held to the same: its pages are among
+``book_pages()``. Its own tests (test_editions.py) check the switch between
+the editions, Chinese search and the interface text.
 """
 
 import json
@@ -35,7 +39,9 @@ def test_every_page_of_the_book_is_tested():
 
 
 def source_of(path):
-    """The .md or .ipynb file a page is built from, or None for generated pages."""
+    """The .md or .ipynb file a page is built from, or None for generated pages.
+    A page of the Chinese edition (zh/...) is built from the same file."""
+    path = path.removeprefix("zh/")
     stem = "intro" if path == "index.html" else path[: -len(".html")]
     for suffix in (".md", ".ipynb"):
         if (ROOT / f"{stem}{suffix}").is_file():
@@ -66,6 +72,10 @@ def prose(markdown):
     return "\n".join(kept)
 
 
+# The English rendering of a quoted source note, which the Chinese edition leaves out (_ext/editions.py).
+NOTE_TRANSLATION = re.compile(r"^:::\{div\} note-translation\n.*?^:::$", re.S | re.M)
+
+
 def source_math(path):
     """How many formulas ($...$ or $$...$$) the page's source writes in its prose."""
     source = source_of(path)
@@ -76,6 +86,8 @@ def source_math(path):
     else:
         nb = nbformat.read(source, as_version=4)
         texts = [c.source for c in nb.cells if c.cell_type == "markdown"]
+    if path.startswith("zh/"):
+        texts = [NOTE_TRANSLATION.sub("", text) for text in texts]
     count = 0
     for text in texts:
         text = CODE_SPAN.sub("", prose(text))
@@ -191,6 +203,7 @@ def test_chapters_offer_their_notebook_for_download(visits):
 
 
 CHAPTERS = [p for p in toc_pages() if p.startswith("chapters/")]
+CHAPTERS += [f"zh/{p}" for p in CHAPTERS]
 
 
 @pytest.mark.parametrize("path", CHAPTERS)

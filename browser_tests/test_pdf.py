@@ -1,5 +1,6 @@
-"""The printed book, _build/html/the-pooling-book.pdf (``make pdf``; ``make
-browser`` prints it before these tests), read with pypdf.
+"""The printed book, _build/html/the-pooling-book.pdf, and its Chinese edition,
+_build/html/zh/the-pooling-book.pdf (``make pdf``; ``make browser`` prints
+them before these tests), read with pypdf. Each test runs on both.
 
 Its text is read once, and compared with the sources:
 the chapter titles of _toc.yml, a tensor chapter 1 prints, and what every
@@ -17,9 +18,11 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-PDF = ROOT / "_build" / "html" / "the-pooling-book.pdf"
-INTRO = ROOT / "_build" / "html" / "intro.html"
+HTML = ROOT / "_build" / "html"
+# edition -> folder of the edition in the HTML build
+EDITIONS = {"en": HTML, "zh": HTML / "zh"}
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+LOCALE = ROOT / "locale" / "zh_CN" / "LC_MESSAGES"
 TOC = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
 # The first output of max pooling in chapter 1: pool2d of the 3 x 3 grid 0..8 with a 2 x 2 window.
 SEED_CHAPTER, SEED_TENSOR = "chapters/01_max_pooling.ipynb", "tensor([[4., 5.],\n        [7., 8.]])"
@@ -47,8 +50,14 @@ def toc_documents():
     return found
 
 
-def title_of(path):
-    """The text of the first level-1 heading of a notebook or Markdown page."""
+def title_of(path, edition="en"):
+    """The text of the first level-1 heading of a notebook or Markdown page
+    (in the Chinese edition, its translation)."""
+    if edition == "zh":
+        from babel.messages.pofile import read_po
+
+        catalog = LOCALE / path.relative_to(ROOT).with_suffix(".po")
+        return next(m.string for m in read_po(catalog.open("rb")) if m.id)
     if path.suffix == ".ipynb":
         cells = nbformat.read(path, as_version=4).cells
         lines = [line for c in cells if c.cell_type == "markdown" for line in c.source.splitlines()]
@@ -173,6 +182,18 @@ class Printed:
     reader: object          # pypdf.PdfReader
     texts: list             # each page's text
     squeezed: str           # the whole text without whitespace
+    edition: str            # "en" or "zh"
+
+    @property
+    def title(self):
+        if self.edition == "zh":
+            import sys
+
+            sys.path.insert(0, str(ROOT / "scripts"))
+            from build_edition import TITLE
+
+            return TITLE
+        return CONFIG["title"]
 
     @property
     def pages(self):
@@ -183,16 +204,17 @@ class Printed:
         return self.reader.outline
 
 
-@pytest.fixture(scope="module")
-def pdf():
-    if not PDF.is_file():
-        pytest.fail(f"no {PDF.relative_to(ROOT)}: run `make pdf` (or `make browser`, which prints it first)")
+@pytest.fixture(scope="module", params=list(EDITIONS))
+def pdf(request):
+    path = EDITIONS[request.param] / "the-pooling-book.pdf"
+    if not path.is_file():
+        pytest.fail(f"no {path.relative_to(ROOT)}: run `make pdf` (or `make browser`, which prints it first)")
     from pypdf import PdfReader
 
-    reader = PdfReader(PDF)
+    reader = PdfReader(path)
     maps = {}
     pages = [page_text(page, maps) for page in reader.pages]
-    return Printed(reader, pages, squeeze("\n".join(pages)))
+    return Printed(reader, pages, squeeze("\n".join(pages)), request.param)
 
 
 def bookmarks(outline, depth=0):
@@ -203,8 +225,9 @@ def bookmarks(outline, depth=0):
             yield depth, item
 
 
-def test_the_introduction_links_the_pdf():
-    assert 'href="the-pooling-book.pdf"' in INTRO.read_text(encoding="utf-8")
+@pytest.mark.parametrize("edition", list(EDITIONS))
+def test_the_introduction_links_the_pdf(edition):
+    assert 'href="the-pooling-book.pdf"' in (EDITIONS[edition] / "intro.html").read_text(encoding="utf-8")
 
 
 def test_the_fast_text_reader_agrees_with_pypdf(pdf):
@@ -225,6 +248,7 @@ def test_pages_are_a4_numbered_and_none_is_blank(pdf):
     for n, (page, text) in enumerate(zip(pdf.pages, pdf.texts), start=1):
         width, height = float(page.mediabox.width), float(page.mediabox.height)
         assert abs(width - 595.3) < 2 and abs(height - 841.9) < 2, f"page {n} is {width} x {height} pt"
+        # In both editions the footer has the English title (scripts/print_pdf.py says why).
         footer = squeeze(CONFIG["title"]) + f"{n}/{count}"
         assert footer in squeeze(text), f"page {n} has no page number in its footer"
         # A page of nothing but the footer is a page break gone wrong.
@@ -233,21 +257,21 @@ def test_pages_are_a4_numbered_and_none_is_blank(pdf):
 
 def test_the_cover_names_the_book_and_its_authors(pdf):
     cover = pdf.texts[0]
-    assert CONFIG["title"] in cover and CONFIG["author"] in cover
+    assert squeeze(pdf.title) in squeeze(cover) and CONFIG["author"] in cover
 
 
 @pytest.mark.parametrize("path", toc_documents(), ids=lambda p: p.stem)
 def test_every_document_title_is_printed_and_bookmarked(pdf, path):
-    title = squeeze(title_of(path))
+    title = squeeze(title_of(path, pdf.edition))
     assert title in pdf.squeezed
     marks = [squeeze(item.title) for _, item in bookmarks(pdf.outline)]
     # Chapters are bookmarked with their number ("1. Max pooling").
     assert any(mark == title or re.fullmatch(r"\d+\." + re.escape(title), mark) for mark in marks), \
-        f"no bookmark for {title_of(path)!r}"
+        f"no bookmark for {title_of(path, pdf.edition)!r}"
 
 
 def test_chapters_are_top_level_bookmarks_in_order(pdf):
-    chapters = [squeeze(title_of(p)) for p in toc_documents() if p.parent.name == "chapters"]
+    chapters = [squeeze(title_of(p, pdf.edition)) for p in toc_documents() if p.parent.name == "chapters"]
     numbered = [squeeze(item.title) for depth, item in bookmarks(pdf.outline)
                 if depth == 1 and re.match(r"\d+\.", item.title)]
     assert numbered == [f"{n}.{t}" for n, t in enumerate(chapters, start=1)]

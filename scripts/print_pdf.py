@@ -132,9 +132,8 @@ def problems(facts):
     return found
 
 
-def print_pdf(source, output, chromium, title=None):
-    book_title, author, root = book_metadata()
-    title = title or book_title
+def print_pdf(source, output, chromium):
+    title, author, root = book_metadata()
     page_file = source / f"{root}.html"
     if not page_file.is_file():
         raise SystemExit(f"{page_file} does not exist: build the book with "
@@ -189,10 +188,10 @@ def main(argv=None):
     parser.add_argument("--edition", choices=["en", "zh"], default="en",
                         help="zh: the Chinese edition, from _build/singlehtml/zh into _build/html/zh/")
     args = parser.parse_args(argv)
-    title = None
+    # The footer names the book by its English title in both editions:
+    # Chromium draws the footer without the page's fonts, so on a machine with
+    # no Chinese font a Chinese title there would print as empty boxes.
     if args.edition == "zh":
-        sys.path.insert(0, str(ROOT / "scripts"))
-        from build_edition import TITLE as title
         if args.source == SOURCE:
             args.source = SOURCE / "zh"
         if args.output == OUTPUT:
@@ -203,7 +202,7 @@ def main(argv=None):
         raise SystemExit(str(error))
     if chromium is None:
         raise SystemExit(HOW_TO_GET_ONE)
-    facts, times = print_pdf(args.source.resolve(), args.output.resolve(), chromium, title)
+    facts, times = print_pdf(args.source.resolve(), args.output.resolve(), chromium)
     size = args.output.stat().st_size
     shown = os.path.relpath(args.output.resolve())
     print(f"{shown}: {size / 1e6:.1f} MB; {facts['math']} formulas, {facts['images']} images, "
