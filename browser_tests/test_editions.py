@@ -125,6 +125,11 @@ def _interface(page):
       navigation: Array.from(document.querySelectorAll('.prev-next-area .prev-next-subtitle'),
                              e => e.innerText.trim()),
       title: document.title,
+      // Vertical centres of the edition switch and of the download button.
+      centres: ['a.edition-switch', '.dropdown-download-buttons > button'].map(selector => {
+        const box = document.querySelector(selector).getBoundingClientRect();
+        return box.top + box.height / 2;
+      }),
     })""")
 
 
@@ -139,6 +144,8 @@ def test_the_chinese_interface_is_chinese(visits):
     assert ui["buttons"] and all(CJK.search(text) or text in ("English",) for text in ui["buttons"]), ui["buttons"]
     assert ui["navigation"] and all(CJK.search(text) for text in ui["navigation"]), ui["navigation"]
     assert "汇聚之书" in ui["title"] and "填充和步幅" in ui["title"]
+    switch, download = ui["centres"]
+    assert abs(switch - download) < 4, "the edition switch is not on the line of the theme's buttons"
 
 
 def test_the_chinese_download_menu_says_its_notebook_is_english(visits):
