@@ -27,6 +27,12 @@ build, so that every page has its counterpart at the same path:
   sphinx-book-theme's templates write in English without it, in the written
   pages (``UNTRANSLATED``); and the theme's "Print to PDF" is given
   simplified characters;
+* the titles of exercises are messages to translate like any other text:
+  sphinx-exercise builds them without a source, which Sphinx takes for its
+  own interface text and neither extracts nor translates, and it rebuilds
+  them after the pages are read, where the gettext builder looks for
+  messages; so they get a source before Sphinx translates, and are handed to
+  the gettext builder as the pages are read;
 * glue roles work in translated text. Sphinx parses each translation as a
   small document of its own, which myst-nb 1.4 reads as plain MyST without the
   notebook's glue data, so that ``{glue:text}`name``` in a translation finds
@@ -50,7 +56,7 @@ HREFLANG = {"en": "en", "zh_CN": "zh-CN"}
 
 PDF_SENTENCE = {
     "en": 'The whole book is also one PDF file, for reading offline or printing: {link}.',
-    "zh_CN": '全书另有一个 PDF 文件，可供离线阅读或打印：{link}。',
+    "zh_CN": '全书另有一个PDF文件，可供离线阅读或打印：{link}。',
 }
 NOTEBOOK_TEXT = {
     "zh_CN": ("英文 .ipynb", "下载本章的 notebook：代码和输出与本页相同，文字是英文原文"),
@@ -189,6 +195,46 @@ class TranslateTocCaptions(SphinxTransform):
                 toctree["caption"] = catalog.gettext(toctree["caption"])
 
 
+class TranslatableExerciseTitles(SphinxTransform):
+    """Give each exercise's title (sphinx-exercise's subtitle node, the text
+    after "Exercise N") the source and line of its directive, so that gettext
+    extracts it and Sphinx's translation replaces it."""
+
+    default_priority = 15    # before sphinx.transforms.i18n.Locale (20)
+
+    def apply(self):
+        from sphinx_exercise.nodes import exercise_subtitle
+
+        for subtitle in self.document.findall(exercise_subtitle):
+            if not subtitle.source and subtitle.parent is not None:
+                subtitle.source, subtitle.line = subtitle.parent.source, subtitle.parent.line
+                subtitle.rawsource = subtitle.astext()
+
+
+def exercise_titles_read(app, doctree):
+    """Once a page is read (and translated): for the gettext builder, the
+    exercises' titles as messages of their page; for the others, the
+    translated exercises in sphinx-exercise's registry, from which it titles
+    their solutions ("Solution to Exercise N (title)"): it keeps a copy of each
+    exercise made before Sphinx translated it."""
+    from sphinx.util.i18n import docname_to_domain
+    from sphinx_exercise.nodes import exercise_enumerable_node, exercise_node, exercise_subtitle
+
+    if app.builder.name != "gettext":
+        registry = getattr(app.env, "sphinx_exercise_registry", {})
+        for node in doctree.findall(lambda n: isinstance(n, (exercise_node, exercise_enumerable_node))):
+            entry = registry.get(node.get("label"))
+            if entry is not None and entry.get("docname") == app.env.docname:
+                entry["node"] = node.deepcopy()
+        return
+    catalog = app.builder.catalogs[docname_to_domain(app.env.docname, app.config.gettext_compact)]
+    for subtitle in doctree.findall(exercise_subtitle):
+        if subtitle.source and subtitle.rawsource:
+            if not hasattr(subtitle, "uid"):
+                subtitle.uid = ""
+            catalog.add(subtitle.rawsource, subtitle)
+
+
 class DropNoteTranslations(SphinxTransform):
     """In the Chinese edition, leave out the English renderings of the notes' quotes."""
 
@@ -243,6 +289,8 @@ def setup(app):
     app.add_transform(KeepGlueData)
     app.add_transform(DropNoteTranslations)
     app.add_transform(TranslateTocCaptions)
+    app.add_transform(TranslatableExerciseTitles)
+    app.connect("doctree-read", exercise_titles_read)
     glue_in_translations()
     app.add_js_file("edition-switch.js", defer="defer")
     return {"parallel_read_safe": True, "parallel_write_safe": True}

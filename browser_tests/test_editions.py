@@ -168,3 +168,14 @@ def test_the_chinese_edition_shows_the_same_numbers_and_outputs():
         outputs = re.compile(r'<div class="cell_output docutils container">(.*?)</div>\n</div>', re.S)
         assert outputs.findall(chinese) == outputs.findall(english), path
         assert len(CJK.findall(chinese)) > 500, f"{path} is not translated"
+
+
+def test_exercise_and_solution_titles_are_translated():
+    """sphinx-exercise's titles are translated like the text (_ext/editions.py)."""
+    title = re.compile(r'<p class="admonition-title">(.*?)</p>', re.S)
+    for path in [p for p in ENGLISH if p.startswith("chapters/")]:
+        texts = [re.sub(r"<[^>]+>", "", t).strip()
+                 for t in title.findall((HTML / "zh" / path).read_text(encoding="utf-8"))]
+        named = [t for t in texts if "(" in t]
+        assert len(named) >= 6, f"{path}: {texts}"              # three exercises, three solutions
+        assert all(CJK.search(t.split("(", 1)[1]) for t in named), f"{path}: {named}"
