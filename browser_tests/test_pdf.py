@@ -53,17 +53,18 @@ def toc_documents():
 def title_of(path, edition="en"):
     """The text of the first level-1 heading of a notebook or Markdown page
     (in the Chinese edition, its translation)."""
-    if edition == "zh":
-        from babel.messages.pofile import read_po
-
-        catalog = LOCALE / path.relative_to(ROOT).with_suffix(".po")
-        return next(m.string for m in read_po(catalog.open("rb")) if m.id)
     if path.suffix == ".ipynb":
         cells = nbformat.read(path, as_version=4).cells
         lines = [line for c in cells if c.cell_type == "markdown" for line in c.source.splitlines()]
     else:
         lines = path.read_text(encoding="utf-8").splitlines()
-    return next(line[2:].strip() for line in lines if line.startswith("# "))
+    title = next(line[2:].strip() for line in lines if line.startswith("# "))
+    if edition == "zh":
+        from babel.messages.pofile import read_po
+
+        catalog = read_po((LOCALE / path.relative_to(ROOT).with_suffix(".po")).open("rb"))
+        return catalog[title].string
+    return title
 
 
 def output_text(cell):

@@ -247,11 +247,20 @@ def test_each_glossary_term_keeps_its_chinese_name(all_messages, english, chines
 
 
 def _titles():
-    """English title -> Chinese title of each page, from the first message of its catalog."""
+    """(page, English title) -> Chinese title of each page: the translation of
+    its first level-1 heading."""
+    import nbformat
+
     titles = {}
     for doc in DOCUMENTS[:-1]:
-        first = next(m for m in _catalog(doc) if m.id)
-        titles[(doc.split("/")[-1], first.id)] = first.string
+        [source] = [p for p in (ROOT / f"{doc}.ipynb", ROOT / f"{doc}.md") if p.exists()]
+        if source.suffix == ".ipynb":
+            cells = nbformat.read(source, as_version=4).cells
+            lines = [line for c in cells if c.cell_type == "markdown" for line in c.source.splitlines()]
+        else:
+            lines = source.read_text(encoding="utf-8").splitlines()
+        english = next(line[2:].strip() for line in lines if line.startswith("# "))
+        titles[(doc.split("/")[-1], english)] = _catalog(doc)[english].string
     return titles
 
 
