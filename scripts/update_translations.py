@@ -6,7 +6,11 @@
    message arrives untranslated; a changed one keeps its old translation,
    marked fuzzy, with its previous English beside it (#| msgid ...); a message
    the English no longer has becomes obsolete (#~).
-3. Copy across the messages that have nothing to translate, dropping the
+3. Drop the format flags that babel guesses from a message's look (a "%" in
+   "5% of", the braces of {term}): the book's messages are Markdown, never
+   Python format strings, and the flags would make ``msgfmt --check-format``
+   reject a correct translation.
+4. Copy across the messages that have nothing to translate, dropping the
    guess sphinx-intl may have made for them: those without a Latin letter
    outside math and code (the glossary's Chinese names) and the pinyin of the
    glossary's table.
@@ -48,6 +52,10 @@ def main():
             catalog = read_po(f)
         changed = False
         for message in catalog:
+            for flag in ("python-format", "python-brace-format", "no-python-format"):
+                if flag in message.flags:
+                    message.flags.discard(flag)
+                    changed = True
             if message.id and (message.fuzzy or not message.string) and nothing_to_translate(message.id):
                 message.string = message.id
                 message.flags.discard("fuzzy")
