@@ -345,3 +345,54 @@ def test_the_second_chapter_opens_in_ceil_mode_with_the_dropped_windows(browser,
     assert shown["notes"].count("PyTorch drops such a window") == 2
     assert shown["dropped"] == 8                  # two 2 x 2 windows, drawn where they would start
     assert shown["rewritten"] == {"changes": 0, "avg": True}, shown["rewritten"]
+
+
+# The Chinese edition's widget: its fields' names, with PyTorch's parameter names.
+ZH_LEGENDS = {"input": "输入大小", "kernel": "窗口大小 (kernel)", "stride": "步幅 (stride)",
+              "padding": "填充 (padding)", "dilation": "膨胀 (dilation)"}
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def test_the_chinese_edition_explorer_speaks_chinese_and_agrees_with_poolkit(visits, fixture_cases):
+    """In zh/, the same widget in Chinese: every configuration gives the same answers and
+    PyTorch's messages word for word; the fields, captions and reasons are Chinese."""
+    cases = fixture_cases["cases"]
+
+    def explore(page):
+        page.wait_for_selector(".pool-explorer [role=grid]")
+        driven = page.evaluate(DRIVE, cases)
+        page.evaluate(DRIVE, [dict(START, expected=None)])
+        widget = page.locator(".pool-explorer").first
+        widget.scroll_into_view_if_needed()
+        names = {f"{legend} {axis}（{word}）": widget.get_by_role("spinbutton", name=f"{legend} {axis}（{word}）",
+                                                                  exact=True).count()
+                 for legend in ZH_LEGENDS.values() for axis, word in (("h", "高"), ("w", "宽"))}
+        texts = page.evaluate("""() => {
+          const root = document.querySelector('.pool-explorer');
+          const all = (s) => Array.from(root.querySelectorAll(s), (e) => e.textContent.trim());
+          return {legends: all('legend'), captions: all('figcaption'), label: root.getAttribute('aria-label'),
+                  cell: root.querySelector('[role=gridcell]').getAttribute('aria-label')};
+        }""")
+        page.locator('.pool-explorer [data-param="padding-h"]').first.fill("3")
+        page.keyboard.press("Tab")
+        texts["refusal"] = page.evaluate("""() => {
+          const r = document.querySelector('.pool-explorer .pe-refusal');
+          return {message: r.dataset.message, text: r.textContent,
+                  reasons: Array.from(r.querySelectorAll('li'), (li) => li.textContent)};
+        }""")
+        widget.screenshot(path=screenshot_path("zh__explorer__refused"))
+        return {"driven": driven, "names": names, "texts": texts}
+
+    visit = visits.load(f"zh/{PAGE}", after=explore, name="zh__explorer")
+    assert not visit.console_errors, visit.console_errors
+    problems = [f"{describe(case)}: {p}" for case, seen in zip(cases, visit.after["driven"], strict=True)
+                for p in disagreements(case, seen)]
+    assert not problems, f"{len(problems)} disagreements:\n" + "\n".join(problems[:20])
+    assert set(visit.after["names"].values()) == {1}, visit.after["names"]
+    texts = visit.after["texts"]
+    assert texts["label"] == "汇聚探索器"
+    assert all(CJK.search(text) for text in texts["legends"] + texts["captions"] + [texts["cell"]]), texts
+    refusal = texts["refusal"]
+    assert refusal["message"].startswith("pad should be at most half of effective kernel size")
+    assert refusal["message"] in refusal["text"] and "PyTorch 拒绝这些参数" in refusal["text"]
+    assert refusal["reasons"] and all(CJK.search(reason) for reason in refusal["reasons"]), refusal

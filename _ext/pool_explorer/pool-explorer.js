@@ -12,6 +12,11 @@
   "use strict";
 
   const MINUS = "\u2212";
+  // In the Chinese edition (<html lang="zh-CN">) the widget speaks Chinese; PyTorch's own
+  // error messages are quoted as PyTorch words them.
+  const ZH = typeof document !== "undefined" &&
+    (document.documentElement.lang || "").toLowerCase().startsWith("zh");
+  const t = (en, zh) => (ZH ? zh : en);
   // Input cell (i, j): a small integer that does not depend on the input's size.
   const VALUE = (i, j) => ((7 * i + 3 * j) % 10) - 4;
   const VALUE_TEXT = "(7i + 3j) mod 10 " + MINUS + " 4";
@@ -19,11 +24,21 @@
   const LIMITS = {
     input: [1, 12], kernel: [1, 12], stride: [0, 12], padding: [0, 6], dilation: [1, 6],
   };
-  const NAMES = {
+  const NAMES = ZH ? {
+    input: ["输入高度", "输入宽度"], kernel: ["窗口高度", "窗口宽度"],
+    stride: ["行方向步幅", "列方向步幅"], padding: ["行方向填充", "列方向填充"],
+    dilation: ["行方向膨胀", "列方向膨胀"],
+  } : {
     input: ["Input height", "Input width"], kernel: ["Kernel height", "Kernel width"],
     stride: ["Stride, rows", "Stride, columns"], padding: ["Padding, rows", "Padding, columns"],
     dilation: ["Dilation, rows", "Dilation, columns"],
   };
+  // The legends of the fields, and (Chinese edition) their PyTorch names.
+  const LEGENDS = ZH ? {
+    input: "输入大小", kernel: "窗口大小 (kernel)", stride: "步幅 (stride)", padding: "填充 (padding)",
+    dilation: "膨胀 (dilation)",
+  } : { input: "input size", kernel: "kernel", stride: "stride", padding: "padding", dilation: "dilation" };
+  const AXIS = (i) => (i === 0 ? t("rows", "行") : t("columns", "列"));
   const PAIRS = ["input", "kernel", "stride", "padding", "dilation"];
   let count = 0;
 
@@ -68,11 +83,12 @@
     const reasons = [];
     const [n, k, s, p, d] = [c.input, c.kernel, c.stride, c.padding, c.dilation];
     for (const i of [0, 1]) {
-      const what = i === 0 ? "rows" : "columns";
+      const what = AXIS(i);
       if (s[i] === 0) {
         reasons.push({
           kind: "stride", message: "stride should not be zero",
-          why: `A stride of 0 along the ${what} would never move the window.`,
+          why: t(`A stride of 0 along the ${what} would never move the window.`,
+            `沿${what}方向的步幅为0，窗口永远不会移动。`),
         });
       }
       const span = (k[i] - 1) * d[i] + 1;
@@ -81,8 +97,10 @@
           kind: "padding",
           message: `pad should be at most half of effective kernel size, but got pad=${p[i]}, ` +
             `kernel_size=${k[i]} and dilation=${d[i]}`,
-          why: `Padding ${p[i]} along the ${what} is more than half the window's span, ` +
+          why: t(`Padding ${p[i]} along the ${what} is more than half the window's span, ` +
             `d(k ${MINUS} 1) + 1 = ${span}, rounded down: at most ${Math.floor(span / 2)}.`,
+            `沿${what}方向的填充 ${p[i]} 超过了窗口跨度 d(k ${MINUS} 1) + 1 = ${span} 的一半` +
+            `（向下取整）：至多为 ${Math.floor(span / 2)}。`),
         });
       }
     }
@@ -93,9 +111,10 @@
         kind: "padding",
         message: `pad should be smaller than or equal to half of kernel size, but got ` +
           `padW = ${p[1]}, padH = ${p[0]}, kW = ${k[1]}, kH = ${k[0]}`,
-        why: halfOnly.map((i) => `Padding ${p[i]} along the ${i === 0 ? "rows" : "columns"} is more ` +
+        why: halfOnly.map((i) => t(`Padding ${p[i]} along the ${AXIS(i)} is more ` +
           `than half the kernel size ${k[i]}, rounded down (${Math.floor(k[i] / 2)}), whatever the ` +
-          `dilation.`).join(" "),
+          `dilation.`, `沿${AXIS(i)}方向的填充 ${p[i]} 超过了窗口大小 ${k[i]} 的一半` +
+          `（向下取整为 ${Math.floor(k[i] / 2)}），无论膨胀是多少。`)).join(t(" ", "")),
       });
     }
     if (s[0] > 0 && s[1] > 0) {
@@ -107,7 +126,12 @@
           kind: "output_size",
           message: `Given input size: (1x${n[0]}x${n[1]}). Calculated output size: ` +
             `(1x${rows.out}x${cols.out}). Output size is too small`,
-          why: c.ceil_mode
+          why: ZH
+            ? `沿${AXIS(a === rows ? 0 : 1)}方向放不下任何窗口` + (c.ceil_mode
+              ? `，即使在向上取整模式下也是如此（此时窗口最多可以越出填充后的输入 步幅 ${MINUS} 1 = ` +
+                `${a.s - 1} 个格子）` : "") +
+              `：窗口跨 ${a.span} 个格子，而填充后的输入只有 ${a.n + 2 * a.p} 个。`
+            : c.ceil_mode
             ? `No window fits along the ${a === rows ? "rows" : "columns"}, even in ceil mode, where ` +
               `a window may reach past the padded input by up to stride ${MINUS} 1 = ${a.s - 1} ` +
               `cell${a.s === 2 ? "" : "s"}: the window spans ${a.span} cells, and the padded input ` +
@@ -165,13 +189,13 @@
       const id = this.id;
       this.root.textContent = "";
       this.root.setAttribute("role", "group");
-      this.root.setAttribute("aria-label", "Pooling explorer");
-      const form = el("form", { class: "pe-controls", "aria-label": "Pooling settings" });
+      this.root.setAttribute("aria-label", t("Pooling explorer", "汇聚探索器"));
+      const form = el("form", { class: "pe-controls", "aria-label": t("Pooling settings", "汇聚设置") });
       form.addEventListener("submit", (e) => e.preventDefault());
       this.controls = {};
 
-      const kind = el("fieldset", { class: "pe-op" }, el("legend", { text: "Pooling" }));
-      for (const [value, text] of [["max", "max"], ["avg", "average"]]) {
+      const kind = el("fieldset", { class: "pe-op" }, el("legend", { text: t("Pooling", "汇聚") }));
+      for (const [value, text] of [["max", t("max", "最大")], ["avg", t("average", "平均")]]) {
         const radio = el("input", {
           type: "radio", name: `${id}-op`, id: `${id}-op-${value}`, value,
           "data-param": `op-${value}`, checked: (start.op || "max") === value,
@@ -182,14 +206,14 @@
       form.append(kind);
 
       for (const name of PAIRS) {
-        const set = el("fieldset", { class: `pe-pair pe-${name}` }, el("legend", { text: name === "input" ? "input size" : name }));
+        const set = el("fieldset", { class: `pe-pair pe-${name}` }, el("legend", { text: LEGENDS[name] }));
         if (name === "stride") {
           const same = el("input", {
             type: "checkbox", id: `${id}-stride-default`, "data-param": "stride-default",
             checked: !start.stride,
           });
           set.append(el("span", { class: "pe-choice pe-wide" }, same,
-            el("label", { for: `${id}-stride-default`, text: "= kernel (default)" })));
+            el("label", { for: `${id}-stride-default`, text: t("= kernel (default)", "= 窗口大小（默认）") })));
           this.controls["stride-default"] = same;
         }
         const initial = start[name] || (name === "stride" ? start.kernel : null) ||
@@ -200,7 +224,8 @@
             min: LIMITS[name][0], max: LIMITS[name][1], step: 1, value: initial[i],
             inputmode: "numeric", required: true,
             // The accessible name holds the visible label, "h" or "w".
-            "aria-label": `${name} ${axisName} (${axisName === "h" ? "height" : "width"})`,
+            "aria-label": ZH ? `${LEGENDS[name]} ${axisName}（${axisName === "h" ? "高" : "宽"}）`
+              : `${name} ${axisName} (${axisName === "h" ? "height" : "width"})`,
           });
           set.append(el("span", { class: "pe-number" },
             el("label", { for: input.id, text: axisName }), input));
@@ -209,7 +234,7 @@
         form.append(set);
       }
 
-      const flags = el("fieldset", { class: "pe-flags" }, el("legend", { text: "options" }));
+      const flags = el("fieldset", { class: "pe-flags" }, el("legend", { text: t("options", "选项") }));
       for (const [param, text, on] of [["ceil_mode", "ceil_mode", start.ceil_mode],
                                        ["count_include_pad", "count_include_pad", start.count_include_pad !== false]]) {
         const box = el("input", { type: "checkbox", id: `${id}-${param}`, "data-param": param, checked: Boolean(on) });
@@ -222,8 +247,8 @@
       form.addEventListener("change", (e) => { this.update(); this.writeBack(e.target); });
 
       const formula = el("p", { class: "pe-formula" });
-      formula.append("Input cell (i, j) holds ", el("code", { text: VALUE_TEXT }),
-        "; padding shows what the pooling reads there.");
+      formula.append(t("Input cell (i, j) holds ", "输入格子 (i, j) 的值为 "), el("code", { text: VALUE_TEXT }),
+        t("; padding shows what the pooling reads there.", "；填充处显示汇聚在那里读到的值。"));
       this.refusal = el("div", { class: "pe-refusal", role: "status", "aria-live": "polite", "aria-atomic": "true" });
       this.notes = el("ul", { class: "pe-notes", "aria-live": "polite" });
       this.inputCaption = el("figcaption", { id: `${id}-input-caption` });
@@ -237,11 +262,11 @@
         el("figure", { class: "pe-input" }, this.inputCaption, this.inputBox),
         el("figure", { class: "pe-output" }, this.outputCaption, this.outputBox));
       const legend = el("p", { class: "pe-legend", "aria-hidden": "true" },
-        el("span", { class: "pe-key pe-pad" }), " padding ",
-        el("span", { class: "pe-key pe-win" }), " window ",
-        el("span", { class: "pe-key pe-gap" }), " skipped by dilation ",
-        el("span", { class: "pe-key pe-off" }), " past the padding (ceil mode) ",
-        el("span", { class: "pe-key pe-dropped" }), " dropped window");
+        el("span", { class: "pe-key pe-pad" }), t(" padding ", " 填充 "),
+        el("span", { class: "pe-key pe-win" }), t(" window ", " 窗口 "),
+        el("span", { class: "pe-key pe-gap" }), t(" skipped by dilation ", " 膨胀跳过的格子 "),
+        el("span", { class: "pe-key pe-off" }), t(" past the padding (ceil mode) ", " 填充之外（向上取整模式） "),
+        el("span", { class: "pe-key pe-dropped" }), t(" dropped window", " 被丢弃的窗口"));
       this.root.append(form, formula, this.refusal, this.notes, grids, this.detail, legend);
     }
 
@@ -262,11 +287,14 @@
         const [low, high] = LIMITS[name];
         const raw = input.value.trim() === "" ? NaN : Number(input.value);
         let v = Number.isFinite(raw) ? Math.round(raw) : low;
-        if (!Number.isFinite(raw)) say(`${NAMES[name][i]} is not a number; using ${low}.`);
-        else if (v !== raw) say(`${NAMES[name][i]} ${signed(raw)} is not an integer; using ${v}.`);
+        if (!Number.isFinite(raw)) say(t(`${NAMES[name][i]} is not a number; using ${low}.`,
+          `${NAMES[name][i]}不是数字；改用 ${low}。`));
+        else if (v !== raw) say(t(`${NAMES[name][i]} ${signed(raw)} is not an integer; using ${v}.`,
+          `${NAMES[name][i]} ${signed(raw)} 不是整数；改用 ${v}。`));
         if (v < low || v > high) {
           const to = Math.min(Math.max(v, low), high);
-          say(`${NAMES[name][i]} ${signed(v)} is outside the explorer's range ${low}\u2013${high}; using ${to}.`);
+          say(t(`${NAMES[name][i]} ${signed(v)} is outside the explorer's range ${low}\u2013${high}; using ${to}.`,
+            `${NAMES[name][i]} ${signed(v)} 超出了探索器的范围 ${low}\u2013${high}；改用 ${to}。`));
           v = to;
         }
         return v;
@@ -306,7 +334,8 @@
       const { config: c, notes } = this.read();
       this.config = c;
       if (c.op === "avg" && (this.controls["dilation-h"].value !== "1" || this.controls["dilation-w"].value !== "1")) {
-        notes.push("avg_pool2d has no dilation; average pooling here uses none.");
+        notes.push(t("avg_pool2d has no dilation; average pooling here uses none.",
+          "avg_pool2d 没有膨胀参数；这里的平均汇聚不使用膨胀。"));
       }
 
       const reasons = refusals(c);
@@ -319,8 +348,8 @@
         const fn = c.op === "max" ? "max_pool2d" : "avg_pool2d";
         const list = el("ul");
         for (const r of reasons) list.append(el("li", { text: r.why }));
-        refusal.push(el("strong", { text: `PyTorch refuses these arguments.` }), " ",
-          `${fn} raises RuntimeError: `, el("code", { text: reasons[0].message }), list);
+        refusal.push(el("strong", { text: t("PyTorch refuses these arguments.", "PyTorch 拒绝这些参数。") }), " ",
+          t(`${fn} raises RuntimeError: `, `${fn} 引发 RuntimeError：`), el("code", { text: reasons[0].message }), list);
       }
       const refusalKey = JSON.stringify([c.op, reasons]);
       if (refusalKey !== this.refusalKey) {
@@ -351,17 +380,26 @@
         }
         for (const [a, what, edge] of [[rows, "row", "bottom"], [cols, "column", "right"]]) {
           if (a.dropped !== null) {
-            notes.push(`ceil_mode: rounding up would give ${a.ceilCount} output ${what}s, but the last ` +
+            const rule = `(out ${MINUS} 1)\u00b7stride \u2265 in + pad`;
+            const here = `${(a.ceilCount - 1) * a.s} \u2265 ${a.n} + ${a.p}`;
+            notes.push(ZH
+              ? `ceil_mode：向上取整会得到 ${a.ceilCount} ${what === "row" ? "行" : "列"}输出，但最后一个窗口将从第 ` +
+                `${a.dropped} ${what === "row" ? "行" : "列"}开始，位于输入的最后一${what === "row" ? "行" : "列"}` +
+                `（${a.n - 1}）之后：落在${edge === "bottom" ? "下方" : "右侧"}的填充中或更远处。PyTorch 会丢弃这样的` +
+                `窗口：若 ${rule}，则 out ${MINUS}= 1（这里 ${here}），因此输出有 ${a.out} ` +
+                `${what === "row" ? "行" : "列"}。`
+              : `ceil_mode: rounding up would give ${a.ceilCount} output ${what}s, but the last ` +
               `window would start at ${what} ${a.dropped}, after the input's last ${what} (${a.n - 1}): ` +
-              `in the ${edge} padding or beyond it. PyTorch drops such a window: if (out ${MINUS} 1)` +
-              `\u00b7stride \u2265 in + pad, out ${MINUS}= 1 (here ${(a.ceilCount - 1) * a.s} \u2265 ` +
-              `${a.n} + ${a.p}), so the output has ${a.out} ${what}s.`);
+              `in the ${edge} padding or beyond it. PyTorch drops such a window: if ${rule}, ` +
+              `out ${MINUS}= 1 (here ${here}), so the output has ${a.out} ${what}s.`);
           }
         }
         const empty = this.values.flat().filter((v) => v.cells === 0).length;
         if (empty) {
-          notes.push(`${empty} window${empty > 1 ? "s" : ""} cover${empty > 1 ? "" : "s"} padding only ` +
-            `(dilation steps over every input cell): poolkit returns ${MINUS}\u221e there, as PyTorch does.`);
+          notes.push(t(`${empty} window${empty > 1 ? "s" : ""} cover${empty > 1 ? "" : "s"} padding only ` +
+            `(dilation steps over every input cell): poolkit returns ${MINUS}\u221e there, as PyTorch does.`,
+            `有 ${empty} 个窗口只覆盖填充（膨胀跳过了所有输入格子）：poolkit 在那里返回 ${MINUS}\u221e，` +
+            `与 PyTorch 相同。`));
         }
       }
       const notesKey = JSON.stringify(notes);
@@ -397,8 +435,11 @@
       const [r0, r1] = this.extent(this.rows, 0);
       const [c0, c1] = this.extent(this.cols, 1);
       const pad = c.op === "max" ? MINUS + "\u221e" : "0";
-      this.inputCaption.textContent = `Input, ${c.input[0]} \u00d7 ${c.input[1]}, with padding ` +
-        `${c.padding[0]} \u00d7 ${c.padding[1]} (${pad} for ${c.op === "max" ? "max" : "average"} pooling)`;
+      this.inputCaption.textContent = ZH
+        ? `输入，${c.input[0]} \u00d7 ${c.input[1]}，填充 ${c.padding[0]} \u00d7 ${c.padding[1]}` +
+          `（${c.op === "max" ? "最大" : "平均"}汇聚的填充值为 ${pad}）`
+        : `Input, ${c.input[0]} \u00d7 ${c.input[1]}, with padding ` +
+          `${c.padding[0]} \u00d7 ${c.padding[1]} (${pad} for ${c.op === "max" ? "max" : "average"} pooling)`;
       const table = el("table", { class: "pe-grid pe-in-grid", "aria-labelledby": this.inputCaption.id });
       const head = el("tr", {}, el("td", { class: "pe-corner" }));
       for (let j = c0; j < c1; j++) head.append(el("th", { scope: "col", text: signed(j) }));
@@ -415,7 +456,7 @@
             class: inside ? "pe-in" : padded ? "pe-pad" : "pe-off", "data-i": i, "data-j": j,
             text: inside ? signed(VALUE(i, j)) : padded ? pad : "",
           });
-          if (!inside && !padded) td.setAttribute("aria-label", "past the padding");
+          if (!inside && !padded) td.setAttribute("aria-label", t("past the padding", "填充之外"));
           this.cells.set(`${i},${j}`, td);
           tr.append(td);
         }
@@ -428,14 +469,14 @@
     drawOutput() {
       this.outputCells = [];
       if (!this.values) {
-        this.outputCaption.textContent = "Output: none (the arguments are refused)";
+        this.outputCaption.textContent = t("Output: none (the arguments are refused)", "输出：无（参数被拒绝）");
         this.outputBox.replaceChildren();
         this.detail.textContent = "";
         return;
       }
       const [rows, cols] = [this.values.length, this.values[0].length];
       const fn = this.config.op === "max" ? "max_pool2d" : "avg_pool2d";
-      this.outputCaption.textContent = `Output of ${fn}, ${rows} \u00d7 ${cols}`;
+      this.outputCaption.textContent = t(`Output of ${fn}, ${rows} \u00d7 ${cols}`, `${fn} 的输出，${rows} \u00d7 ${cols}`);
       const grid = el("div", {
         class: "pe-grid pe-out-grid", role: "grid", "aria-labelledby": this.outputCaption.id,
         "aria-rowcount": rows, "aria-colcount": cols,
@@ -532,23 +573,28 @@
       const v = this.values[r][col];
       const starts = this.starts(r, col);
       const list = (start, k, d) => Array.from({ length: k }, (_, a) => signed(start + a * d)).join(", ");
-      const where = `rows ${list(starts[0], c.kernel[0], c.dilation[0])} and columns ` +
-        `${list(starts[1], c.kernel[1], c.dilation[1])}`;
+      const where = t(`rows ${list(starts[0], c.kernel[0], c.dilation[0])} and columns ` +
+        `${list(starts[1], c.kernel[1], c.dilation[1])}`,
+        `第 ${list(starts[0], c.kernel[0], c.dilation[0])} 行与第 ${list(starts[1], c.kernel[1], c.dilation[1])} 列`);
       let text;
       if (c.op === "max") {
         text = v.cells === 0
-          ? `Output (${r}, ${col}) = ${show(v.value)}: its window (${where}) holds padding only, so ` +
-            `max pooling returns ${MINUS}\u221e there, as poolkit and PyTorch do.`
-          : `Output (${r}, ${col}) = ${show(v.value)}, the largest value of its window: ${where} ` +
-            `(padding counts as ${MINUS}\u221e).`;
+          ? t(`Output (${r}, ${col}) = ${show(v.value)}: its window (${where}) holds padding only, so ` +
+            `max pooling returns ${MINUS}\u221e there, as poolkit and PyTorch do.`,
+            `输出 (${r}, ${col}) = ${show(v.value)}：它的窗口（${where}）只含填充，所以最大汇聚在那里返回 ` +
+            `${MINUS}\u221e，poolkit 与 PyTorch 都是如此。`)
+          : t(`Output (${r}, ${col}) = ${show(v.value)}, the largest value of its window: ${where} ` +
+            `(padding counts as ${MINUS}\u221e).`,
+            `输出 (${r}, ${col}) = ${show(v.value)}，即其窗口中的最大值：${where}（填充按 ${MINUS}\u221e 计）。`);
       } else {
-        const counted = c.count_include_pad ? "the window's cells inside the padded input"
-          : "the window's cells inside the input (count_include_pad=False)";
+        const counted = c.count_include_pad ? t("the window's cells inside the padded input", "窗口在填充后输入之内的格子")
+          : t("the window's cells inside the input (count_include_pad=False)", "窗口在输入之内的格子（count_include_pad=False）");
         // "=" when the value shown is exact, "\u2248" when it is rounded.
         const exact = Number(show(v.value).replace(MINUS, "-")) === v.value;
-        text = `Output (${r}, ${col}) = ${signed(v.sum)} / ${v.divisor} ${exact ? "=" : "\u2248"} ` +
-          `${show(v.value)}: the sum of ` +
-          `its window (${where}; padding adds 0), divided by the number of ${counted}.`;
+        const value = `${signed(v.sum)} / ${v.divisor} ${exact ? "=" : "\u2248"} ${show(v.value)}`;
+        text = t(`Output (${r}, ${col}) = ${value}: the sum of ` +
+          `its window (${where}; padding adds 0), divided by the number of ${counted}.`,
+          `输出 (${r}, ${col}) = ${value}：其窗口（${where}；填充加0）之和，除以${counted}的个数。`);
       }
       return text;
     }
