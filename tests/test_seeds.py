@@ -136,3 +136,10 @@ def test_the_notes_cells_call_poolkit():
     assert isinstance(namespace["m"], poolkit.nn.MaxPool2d) and namespace["pool2d"] is pool2d
     with pytest.raises(TypeError, match="pool2d: X must have a floating dtype"):   # poolkit's check ran
         run("pool2d(torch.zeros(2, 2, dtype=torch.int64), (1, 1))", namespace)
+
+
+def test_the_notes_use_the_two_chinese_names_chapter_1_gives_them():
+    """Chapter 1 says the first note calls pooling 池化 and the second 汇聚 (d2l's second edition's word)."""
+    first, second = (p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))[:2])
+    assert "池化" in first and "汇聚" not in first
+    assert "汇聚" in second and "池化" not in second
