@@ -620,7 +620,7 @@ def break_samples(draw, case, dims):
     elif how == "dtype":
         kwargs["_random_samples"] = samples.to(torch.float64)     # the input is float32
     elif how == "rank":
-        kwargs["_random_samples"] = AsInputDtype(samples[0])
+        kwargs["_random_samples"] = AsInputDtype(samples.flatten(0, 1))     # rank 2, also for an empty batch
     else:
         kwargs["_random_samples"] = samples.tolist()
     return Broken(_base_input(case), kwargs, frozenset({"_random_samples"}), f"_random_samples: {how}")
