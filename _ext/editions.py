@@ -22,11 +22,10 @@ build, so that every page has its counterpart at the same path:
   are translated too: sphinx-external-toc puts them in after Sphinx's
   translation has run, so a later transform looks them up in the root page's
   catalog;
-* interface text that the themes leave in English is translated: what they
-  pass through gettext, by ``_ext/locale``; the few attributes that
-  sphinx-book-theme's templates write in English without it, in the written
-  pages (``UNTRANSLATED``); and the theme's "Print to PDF" is given
-  simplified characters;
+* interface text that the themes leave in English is translated by
+  ``_ext/locale`` (the few attributes sphinx-book-theme writes without
+  gettext go through it too: _ext/page_style.py), and the theme's "Print to
+  PDF" is given simplified characters;
 * the titles of exercises are messages to translate like any other text:
   sphinx-exercise builds them without a source, which Sphinx takes for its
   own interface text and neither extracts nor translates, and it rebuilds
@@ -63,18 +62,6 @@ NOTEBOOK_TEXT = {
 }
 # sphinx-book-theme's zh_CN catalog says 列印成 PDF, in Taiwan's usage.
 PRINT_TEXT = {"zh_CN": "打印为 PDF"}
-
-
-# Attributes that sphinx-book-theme 1.3's templates write in English without
-# passing them through gettext, as they appear in the written pages.
-UNTRANSLATED = {
-    "zh_CN": {
-        'title="Toggle primary sidebar"': 'title="显示或隐藏左侧边栏"',
-        'title="Toggle secondary sidebar"': 'title="显示或隐藏右侧边栏"',
-        '<nav class="bd-links bd-docs-nav" aria-label="Main">': '<nav class="bd-links bd-docs-nav" aria-label="主导航">',
-        '<nav aria-label="Page">': '<nav aria-label="本页导航">',
-    },
-}
 
 
 def _language(config):
@@ -120,29 +107,6 @@ def label_download(app, pagename, templatename, context, doctree):
                     button["text"], button["tooltip"] = text, tooltip
                 if button.get("label") == "download-pdf-button" and language in PRINT_TEXT:
                     button["tooltip"] = PRINT_TEXT[language]
-
-
-def translate_theme_attributes(app, exception):
-    """Put the Chinese of ``UNTRANSLATED`` into every page written."""
-    from sphinx.errors import ExtensionError
-
-    replacements = UNTRANSLATED.get(_language(app.config))
-    if exception is not None or not replacements or app.builder.format != "html":
-        return
-    found = set()
-    for page in Path(app.outdir).rglob("*.html"):
-        if "_static" in page.relative_to(app.outdir).parts:
-            continue
-        text = original = page.read_text(encoding="utf-8")
-        for english, chinese in replacements.items():
-            if english in text:
-                found.add(english)
-                text = text.replace(english, chinese)
-        if text != original:
-            page.write_text(text, encoding="utf-8")
-    if app.builder.name == "html" and found != set(replacements):
-        raise ExtensionError(f"the theme no longer writes {sorted(set(replacements) - found)}: "
-                             "update UNTRANSLATED in _ext/editions.py")
 
 
 class BookPdf(SphinxDirective):
@@ -284,7 +248,6 @@ def setup(app):
     # buttons (501).
     app.connect("html-page-context", add_switch, priority=400)
     app.connect("html-page-context", label_download, priority=600)
-    app.connect("build-finished", translate_theme_attributes)
     app.add_directive("book-pdf", BookPdf)
     app.add_transform(KeepGlueData)
     app.add_transform(DropNoteTranslations)

@@ -12,6 +12,10 @@
     the search page only: the theme loads them on every page for its
     search-as-you-type, which this book leaves off (the theme's default), and
     then does not use them;
+* four of sphinx-book-theme's templates are used with the interface text
+  they write as it is (two button titles, two navigation labels) passed
+  through gettext instead, so that the Chinese edition translates it like the
+  rest of the interface (``_ext/locale``; _ext/editions.py);
 * the theme's stylesheet keeps, of the ~1,900 rules that map Font Awesome's
   icon classes to their characters (about 85 kB), those of the icons that a
   page or script of the build names; and its solid icon font (156 kB, loaded
@@ -46,16 +50,42 @@ def without(text, name, dropped):
     return "".join(lines)
 
 
+# (template of sphinx-book-theme, as it is looked up: its components/ folder is on the
+# templates path; attributes it writes in English, not through gettext)
+UNTRANSLATED = [
+    ("toggle-primary-sidebar.html", ['title="Toggle primary sidebar"']),
+    ("toggle-secondary-sidebar.html", ['title="Toggle secondary sidebar"']),
+    ("sbt-sidebar-nav.html", ['aria-label="Main"']),
+    ("layout.html", ['aria-label="Page"']),
+]
+
+
+def translatable(text, name, attributes):
+    """``text`` with each of ``attributes`` (``key="English"``, once each) given through gettext."""
+    for attribute in attributes:
+        if text.count(attribute) != 1:
+            raise ExtensionError(f"the theme's {name} no longer writes {attribute} once; "
+                                 "update _ext/page_style.py")
+        key, english = attribute.split("=", 1)
+        text = text.replace(attribute, f'{key}="{{{{ _({english}) }}}}"')
+    return text
+
+
 def derive_templates(app, config):
     import pydata_sphinx_theme
+    import sphinx_book_theme
 
     themes = Path(pydata_sphinx_theme.__file__).parent / "theme"
+    book_theme = Path(sphinx_book_theme.__file__).parent / "theme" / "sphinx_book_theme"
     folder = Path(app.doctreedir) / "page_style_templates"
-    for name, dropped in LESS:
-        source = themes / "pydata_sphinx_theme" / name.removeprefix("pydata_sphinx_theme/")
+    derived = [(name, themes / "pydata_sphinx_theme" / name.removeprefix("pydata_sphinx_theme/"), without, dropped)
+               for name, dropped in LESS]
+    derived += [(name, book_theme / name if name == "layout.html" else book_theme / "components" / name,
+                 translatable, attributes) for name, attributes in UNTRANSLATED]
+    for name, source, derive, changes in derived:
         target = folder / name
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(without(source.read_text(), name, dropped))
+        target.write_text(derive(source.read_text(), name, changes))
     config.templates_path.insert(0, str(folder))
     config.html_static_path.append(str(HERE / "static"))
 

@@ -179,3 +179,14 @@ def test_exercise_and_solution_titles_are_translated():
         named = [t for t in texts if "(" in t]
         assert len(named) >= 6, f"{path}: {texts}"              # three exercises, three solutions
         assert all(CJK.search(t.split("(", 1)[1]) for t in named), f"{path}: {named}"
+
+
+def test_the_themes_fixed_english_attributes_are_translated():
+    """The titles and labels sphinx-book-theme writes without gettext go through it
+    (_ext/page_style.py), so the Chinese pages have them in Chinese."""
+    for path in [p for p in ENGLISH if p.startswith("chapters/")]:
+        text = (HTML / "zh" / path).read_text(encoding="utf-8")
+        for english in ('title="Toggle primary sidebar"', 'title="Toggle secondary sidebar"',
+                        'aria-label="Main"', 'aria-label="Page"'):
+            assert english not in text, f"zh/{path}: {english}"
+        assert 'title="显示或隐藏左侧边栏"' in text and 'aria-label="本页导航"' in text, path
